@@ -1,0 +1,161 @@
+"""The command line: `torrentfs mount`, `torrentfs demo`.
+
+Parses arguments into `Settings`, runs the subcommand, and turns a UserError
+into one line on stderr and exit code 2.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from torrentfs import __version__
+from torrentfs.config import (
+    DEFAULT_CACHE_BYTES,
+    DEFAULT_LISTEN,
+    DEFAULT_METADATA_TIMEOUT_S,
+    DEFAULT_READAHEAD_BYTES,
+    MIN_CACHE_BYTES,
+    NetworkSettings,
+    Settings,
+    StreamSettings,
+)
+from torrentfs.errors import EXIT_USER_ERROR, UserError
+from torrentfs.source import parse_peer, parse_source
+from torrentfs.units import parse_duration, parse_size
+
+log = logging.getLogger("torrentfs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torrentfs",
+        description="Mount a torrent as a read-only folder whose files stream as they are read.",
+    )
+    parser.add_argument("--version", action="version", version=f"torrentfs {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    mount = commands.add_parser(
+        "mount",
+        help="mount a torrent and serve it until unmounted",
+        description="Mount SOURCE at MOUNTPOINT in the foreground until `fusermount3 -u "
+        "MOUNTPOINT`, Ctrl-C or SIGTERM.",
+    )
+    mount.add_argument("source", metavar="SOURCE", help="magnet link, .torrent file or info-hash")
+    mount.add_argument("mountpoint", metavar="MOUNTPOINT", type=Path, help="an empty directory")
+    mount.add_argument(
+        "--cache-size",
+        default=f"{DEFAULT_CACHE_BYTES >> 20}M",
+        metavar="SIZE",
+        help="RAM for downloaded pieces, e.g. 512M or 2G (default: %(default)s); "
+        "raise it for high-bitrate video or many readers",
+    )
+    mount.add_argument(
+        "--readahead-size",
+        default=f"{DEFAULT_READAHEAD_BYTES >> 20}M",
+        metavar="SIZE",
+        help="bytes fetched ahead of each reader (default: %(default)s, at least 2 pieces)",
+    )
+    mount.add_argument(
+        "--metadata-timeout",
+        default=f"{DEFAULT_METADATA_TIMEOUT_S:g}s",
+        metavar="DURATION",
+        help="how long listing the folder waits for a magnet's metadata before failing with "
+        "EIO (default: %(default)s)",
+    )
+    mount.add_argument(
+        "--allow-other",
+        action="store_true",
+        help="let other users see the mount (needs user_allow_other in /etc/fuse.conf)",
+    )
+    network = mount.add_argument_group("network")
+    network.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="ADDR:PORT[,…]",
+        help="interfaces to accept peers on (default: %(default)s); 127.0.0.1:0 keeps it local",
+    )
+    network.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="also connect to this peer (repeatable)",
+    )
+    network.add_argument("--no-dht", action="store_true", help="do not use the DHT")
+    network.add_argument("--no-lsd", action="store_true", help="no local service discovery")
+    network.add_argument("--no-upnp", action="store_true", help="no UPnP port mapping")
+    network.add_argument("--no-natpmp", action="store_true", help="no NAT-PMP port mapping")
+    _add_verbosity(mount)
+
+    demo = commands.add_parser(
+        "demo",
+        help="seed a sample on loopback, mount it, read it back and verify it",
+        description="Offline demonstration: makes a sample (a short video if ffmpeg is "
+        "installed), seeds it from a loopback session and reads it through a real mount.",
+    )
+    _add_verbosity(demo)
+    return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    group.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from parsed arguments; raises UserError for bad values."""
+    cache_bytes = parse_size(args.cache_size)
+    if cache_bytes < MIN_CACHE_BYTES:
+        raise UserError(
+            f"--cache-size {args.cache_size} is too small: use at least {MIN_CACHE_BYTES >> 20}M"
+        )
+    readahead_bytes = parse_size(args.readahead_size)
+    if readahead_bytes > cache_bytes // 2:
+        raise UserError(
+            f"--readahead-size {args.readahead_size} must be at most half of --cache-size"
+        )
+    return Settings(
+        cache_bytes=cache_bytes,
+        metadata_timeout_s=parse_duration(args.metadata_timeout),
+        allow_other=args.allow_other,
+        network=NetworkSettings(
+            listen=args.listen,
+            dht=not args.no_dht,
+            lsd=not args.no_lsd,
+            upnp=not args.no_upnp,
+            natpmp=not args.no_natpmp,
+            peers=tuple(parse_peer(text) for text in args.peer),
+        ),
+        stream=StreamSettings(readahead_bytes=readahead_bytes),
+    )
+
+
+def configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if not verbose:
+        # pyfuse3 reports every request at debug level; keep only its warnings.
+        logging.getLogger("pyfuse3").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        if args.command == "mount":
+            from torrentfs.mount import run_mount
+
+            run_mount(parse_source(args.source), args.mountpoint, settings_from_args(args))
+        else:
+            from torrentfs.demo import run_demo
+
+            run_demo()
+    except UserError as error:
+        print(f"torrentfs: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return 0

@@ -1,0 +1,236 @@
+"""The BitTorrent side: one libtorrent session with one torrent, and its alert pump.
+
+This is the only module of the mount that imports libtorrent. It turns a
+`Source` into a torrent in a session tuned for streaming, sets piece
+deadlines on request, and reports what libtorrent says (metadata, pieces,
+errors) to an `EngineListener` from a trio task.
+"""
+
+import ipaddress
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import libtorrent as lt
+import trio
+
+from torrentfs import __version__
+from torrentfs.config import NetworkSettings
+from torrentfs.errors import UserError
+from torrentfs.layout import FileEntry, TorrentLayout
+from torrentfs.source import Peer, Source
+
+log = logging.getLogger(__name__)
+
+# Alerts libtorrent may hold before it starts dropping them; read_piece
+# alerts for a burst of read-ahead pieces must not be lost.
+ALERT_QUEUE_SIZE = 100_000
+# A torrent whose wanted pieces are all in tells seeds it is upload-only, and
+# they hang up; libtorrent's default 60 s before dialing again would stall
+# the next read that long (shared/DESIGN.md).
+MIN_RECONNECT_TIME_S = 1
+_ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
+
+
+class EngineListener(Protocol):
+    def metadata_ready(self, layout: TorrentLayout) -> None: ...
+
+    def piece_arrived(self, piece: int, data: bytes) -> None: ...
+
+    def piece_failed(self, piece: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    has_metadata: bool
+    peers: int
+    download_rate: int
+    upload_rate: int
+    downloaded_bytes: int
+    uploaded_bytes: int
+
+
+def session_settings(network: NetworkSettings) -> dict[str, Any]:
+    """libtorrent settings for a streaming session with these network choices."""
+    return {
+        "listen_interfaces": network.listen,
+        "enable_dht": network.dht,
+        "enable_lsd": network.lsd,
+        "enable_upnp": network.upnp,
+        "enable_natpmp": network.natpmp,
+        "alert_mask": _ALERT_MASK,
+        "alert_queue_size": ALERT_QUEUE_SIZE,
+        "min_reconnect_time": MIN_RECONNECT_TIME_S,
+        # Keep seed connections while nothing is wanted, so the next read
+        # does not pay for a reconnect.
+        "close_redundant_connections": False,
+        "user_agent": f"torrentfs/{__version__}",
+    }
+
+
+class Engine:
+    """One torrent in one libtorrent session.
+
+    `start()` before use and `close()` after; `run()` pumps alerts to the
+    listener until cancelled.
+    """
+
+    def __init__(self, source: Source, network: NetworkSettings, save_path: Path) -> None:
+        self._source = source
+        self._network = network
+        self._save_path = save_path
+        self._session: Any = None
+        self._handle: Any = None
+        self._alert_pipe: tuple[int, int] | None = None
+        self.layout: TorrentLayout | None = None
+
+    def start(self) -> None:
+        """Create the session and add the torrent; raises UserError for a bad source."""
+        params = self._add_params()
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        self._alert_pipe = (read_fd, write_fd)
+        self._session = lt.session(session_settings(self._network))
+        self._session.set_alert_fd(write_fd)
+        self._handle = self._session.add_torrent(params)
+        if self._source.has_metadata:
+            self.layout = layout_from_torrent_info(self._handle.torrent_file())
+
+    def close(self) -> None:
+        """Stop the session; it must not outlive the pipe it writes alerts to."""
+        if self._session is not None:
+            self._session.remove_torrent(self._handle)
+            self._session = None
+            self._handle = None
+        if self._alert_pipe is not None:
+            for fd in self._alert_pipe:
+                os.close(fd)
+            self._alert_pipe = None
+
+    async def run(self, listener: EngineListener) -> None:
+        """Deliver alerts to `listener` until cancelled."""
+        assert self._alert_pipe is not None, "start() first"
+        read_fd = self._alert_pipe[0]
+        while True:
+            _drain(read_fd)
+            for alert in self._session.pop_alerts():
+                self._dispatch(alert, listener)
+            await trio.lowlevel.wait_readable(read_fd)
+
+    def request_piece(self, piece: int, deadline_ms: int) -> None:
+        """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""
+        self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
+
+    def status(self) -> EngineStatus:
+        status = self._handle.status()
+        return EngineStatus(
+            has_metadata=self.layout is not None,
+            peers=status.num_peers,
+            download_rate=status.download_payload_rate,
+            upload_rate=status.upload_payload_rate,
+            downloaded_bytes=status.total_payload_download,
+            uploaded_bytes=status.total_payload_upload,
+        )
+
+    def _add_params(self) -> Any:
+        source = self._source
+        if source.torrent_data is not None:
+            try:
+                params = lt.load_torrent_buffer(source.torrent_data)
+            except RuntimeError as error:
+                raise UserError(f"{source.text} is not a valid .torrent file: {error}") from None
+        else:
+            params = lt.add_torrent_params()
+            v1 = lt.sha1_hash(bytes.fromhex(source.info_hash_v1)) if source.info_hash_v1 else None
+            v2 = lt.sha256_hash(bytes.fromhex(source.info_hash_v2)) if source.info_hash_v2 else None
+            if v1 is not None and v2 is not None:
+                params.info_hashes = lt.info_hash_t(v1, v2)
+            else:
+                params.info_hashes = lt.info_hash_t(v1 if v1 is not None else v2)
+            if source.display_name:
+                params.name = source.display_name
+        if source.trackers:
+            params.trackers = list(source.trackers)
+        params.peers = [_resolve(peer) for peer in (*source.peers, *self._network.peers)]
+        params.save_path = str(self._save_path)
+        # Nothing is downloaded unless a read asks for it; not auto-managed, so
+        # libtorrent's queueing never pauses the one torrent we serve.
+        params.flags |= lt.torrent_flags.default_dont_download
+        params.flags &= ~lt.torrent_flags.auto_managed
+        params.flags &= ~lt.torrent_flags.paused
+        return params
+
+    def _dispatch(self, alert: Any, listener: EngineListener) -> None:
+        if isinstance(alert, lt.read_piece_alert):
+            if alert.error.value():
+                listener.piece_failed(alert.piece, alert.error.message())
+            else:
+                listener.piece_arrived(alert.piece, alert.buffer)
+        elif isinstance(alert, lt.metadata_received_alert):
+            self.layout = layout_from_torrent_info(self._handle.torrent_file())
+            log.info(
+                "metadata received: %s, %d files, %d pieces of %d KiB",
+                self.layout.name,
+                len(self.layout.files),
+                self.layout.num_pieces,
+                self.layout.piece_length // 1024,
+            )
+            listener.metadata_ready(self.layout)
+        elif isinstance(alert, lt.hash_failed_alert):
+            log.warning("piece %d failed its hash check; fetching it again", alert.piece_index)
+        elif alert.category() & lt.alert_category.error:
+            log.warning("libtorrent: %s", alert.message())
+
+
+def layout_from_torrent_info(info: Any) -> TorrentLayout:
+    """The pure layout of libtorrent's `torrent_info`."""
+    storage = info.files()
+    files = []
+    for index in range(storage.num_files()):
+        parts = tuple(storage.file_path(index).split(os.sep))
+        # Multi-file torrents put everything under a folder named after the
+        # torrent; the mountpoint already plays that part.
+        if len(parts) > 1:
+            parts = parts[1:]
+        files.append(
+            FileEntry(
+                index=index,
+                path=parts,
+                offset=storage.file_offset(index),
+                size=storage.file_size(index),
+                is_padding=bool(storage.file_flags(index) & lt.file_storage.flag_pad_file),
+            )
+        )
+    return TorrentLayout(
+        name=info.name(),
+        piece_length=info.piece_length(),
+        total_size=info.total_size(),
+        files=tuple(files),
+        creation_date=info.creation_date(),
+    )
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _resolve(peer: Peer) -> tuple[str, int]:
+    try:
+        ipaddress.ip_address(peer.host)
+        return (peer.host, peer.port)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UserError(f"cannot resolve peer {peer}: {error.strerror}") from None
+    address = infos[0][4]
+    return (str(address[0]), int(address[1]))

@@ -1,0 +1,183 @@
+"""A loopback swarm for the demo, the tests and the benchmarks.
+
+Makes torrents from local files, seeds them from libtorrent sessions bound to
+one loopback address each (127.0.0.2, 127.0.0.3, ...) with DHT, LSD, UPnP and
+NAT-PMP off, and runs `torrentfs mount` as a child process against them. This
+is tooling around the product, which is why it may import libtorrent too.
+Nothing here talks to any address outside 127.0.0.0/8.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import libtorrent as lt
+
+# Flags that keep a torrentfs child on loopback, talking only to given peers.
+LOOPBACK_MOUNT_FLAGS = ("--listen", "127.0.0.1:0", "--no-dht", "--no-lsd", "--no-upnp", "--no-natpmp")
+MOUNT_WAIT_S = 30.0
+UNMOUNT_WAIT_S = 15.0
+_POLL_S = 0.05
+
+
+def make_torrent(content: Path, piece_length: int, pad_files: bool = False) -> bytes:
+    """The bencoded .torrent of a file or folder (v1, so magnets are simple `btih`)."""
+    storage = lt.file_storage()
+    lt.add_files(storage, str(content))
+    flags = lt.create_torrent.v1_only
+    if not pad_files:
+        flags |= lt.create_torrent.no_attributes
+    creator = lt.create_torrent(storage, piece_length, flags=flags)
+    creator.set_creator("torrentfs loopback")
+    lt.set_piece_hashes(creator, str(content.parent))
+    data: bytes = lt.bencode(creator.generate())
+    return data
+
+
+def info_hash_of(torrent_data: bytes) -> str:
+    return str(lt.torrent_info(lt.bdecode(torrent_data)).info_hashes().v1)
+
+
+def magnet_for(torrent_data: bytes, peers: Sequence[tuple[str, int]]) -> str:
+    uri = f"magnet:?xt=urn:btih:{info_hash_of(torrent_data)}"
+    return uri + "".join(f"&x.pe={host}:{port}" for host, port in peers)
+
+
+class Seeder:
+    """A libtorrent session on one loopback address seeding one torrent."""
+
+    def __init__(
+        self,
+        torrent_data: bytes,
+        content_parent: Path,
+        address: str = "127.0.0.2",
+        upload_rate_limit: int = 0,
+    ) -> None:
+        settings: dict[str, Any] = {
+            "listen_interfaces": f"{address}:0",
+            "outgoing_interfaces": address,
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "alert_mask": 0,
+            "upload_rate_limit": upload_rate_limit,
+            # Loopback peers count as local and would ignore the rate limit.
+            "ignore_limits_on_local_network": upload_rate_limit == 0,
+        }
+        self.address = address
+        self._session = lt.session(settings)
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(lt.bdecode(torrent_data))
+        params.save_path = str(content_parent)
+        params.flags = lt.torrent_flags.seed_mode
+        self._handle = self._session.add_torrent(params)
+
+    @property
+    def port(self) -> int:
+        port: int = self._session.listen_port()
+        return port
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        return (self.address, self.port)
+
+    def uploaded_bytes(self) -> int:
+        """Payload bytes this seeder has sent since it started."""
+        uploaded: int = self._handle.status().total_payload_upload
+        return uploaded
+
+    def close(self) -> None:
+        self._session.remove_torrent(self._handle)
+        self._session.pause()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class MountProcess:
+    """`torrentfs mount` in a child process, unmounted and reaped on exit whatever happens."""
+
+    def __init__(
+        self,
+        source: str,
+        mountpoint: Path,
+        extra_args: Sequence[str] = (),
+        log_path: Path | None = None,
+    ) -> None:
+        self.mountpoint = mountpoint
+        self.command = [
+            sys.executable, "-m", "torrentfs", "mount", source, str(mountpoint),
+            *LOOPBACK_MOUNT_FLAGS, *extra_args,
+        ]
+        self._log_path = log_path or mountpoint.parent / f"{mountpoint.name}.log"
+        self._log = self._log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def wait_mounted(self, timeout_s: float = MOUNT_WAIT_S) -> float:
+        """Seconds until the mount is up; raises RuntimeError with the log if it never is."""
+        start = time.monotonic()
+        while not os.path.ismount(self.mountpoint):
+            if self.process.poll() is not None or time.monotonic() - start > timeout_s:
+                raise RuntimeError(f"torrentfs did not mount:\n{self.log_text()}")
+            time.sleep(_POLL_S)
+        return time.monotonic() - start
+
+    def log_text(self) -> str:
+        self._log.flush()
+        return self._log_path.read_text(errors="replace")
+
+    def unmount(self) -> int:
+        """Unmount with fusermount3 and return the exit code of torrentfs."""
+        subprocess.run(["fusermount3", "-u", str(self.mountpoint)], check=False)
+        return self.wait_exit()
+
+    def wait_exit(self, timeout_s: float = UNMOUNT_WAIT_S) -> int:
+        return self.process.wait(timeout=timeout_s)
+
+    def cleanup(self) -> None:
+        """Make sure nothing is left: no process, no mount."""
+        if self.process.poll() is None:
+            if os.path.ismount(self.mountpoint):
+                subprocess.run(
+                    ["fusermount3", "-u", str(self.mountpoint)], check=False, capture_output=True
+                )
+            try:
+                self.process.wait(timeout=UNMOUNT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if os.path.ismount(self.mountpoint) or _is_stale(self.mountpoint):
+            subprocess.run(
+                ["fusermount3", "-uz", str(self.mountpoint)], check=False, capture_output=True
+            )
+        self._log.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+
+def _is_stale(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError:
+        return True
+    return False

@@ -1,0 +1,130 @@
+"""The life of a mount: check, mount, serve until unmounted or signalled, clean up.
+
+Runs in the foreground. Ends with the FUSE mount gone and the working files
+removed whether it stops by `fusermount3 -u`, SIGINT or SIGTERM.
+"""
+
+import errno
+import logging
+import os
+import re
+import signal
+from pathlib import Path
+from types import FrameType
+
+import pyfuse3
+import trio
+
+from torrentfs.config import Settings
+from torrentfs.content import TorrentContent
+from torrentfs.engine import Engine
+from torrentfs.errors import UserError
+from torrentfs.fs import TorrentOperations
+from torrentfs.source import Source
+from torrentfs.workdir import create_workdir, remove_workdir
+
+log = logging.getLogger(__name__)
+
+# How often the terminal hears that the metadata is still on its way.
+METADATA_REPORT_INTERVAL_S = 5.0
+_SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Interrupted(Exception):
+    """A shutdown signal arrived before the trio loop took over signals."""
+
+
+def fuse_options(source: Source, settings: Settings) -> set[str]:
+    """Mount options: read-only, named after the source in `mount` and `df`."""
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", source.label)[:64]
+    options = {"ro", "default_permissions", f"fsname=torrentfs:{label}", "subtype=torrentfs"}
+    if settings.allow_other:
+        options.add("allow_other")
+    return options
+
+
+def check_mountpoint(mountpoint: Path) -> None:
+    """Raise UserError unless `mountpoint` is an empty directory that is not mounted."""
+    try:
+        if not mountpoint.is_dir():
+            if mountpoint.exists():
+                raise UserError(f"mountpoint {mountpoint} is not a directory")
+            raise UserError(f"mountpoint {mountpoint} does not exist: create it with mkdir")
+        if os.path.ismount(mountpoint):
+            raise UserError(f"{mountpoint} is already a mount point: unmount it first")
+        if any(mountpoint.iterdir()):
+            raise UserError(f"mountpoint {mountpoint} is not empty: use an empty directory")
+    except OSError as error:
+        if error.errno == errno.ENOTCONN:
+            raise UserError(
+                f"{mountpoint} is a stale mount (transport endpoint is not connected): "
+                f"clear it with 'fusermount3 -u {mountpoint}'"
+            ) from None
+        raise UserError(f"cannot use mountpoint {mountpoint}: {error.strerror}") from None
+
+
+def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
+    """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
+    check_mountpoint(mountpoint)
+    previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
+    workdir = create_workdir()
+    engine = Engine(source, settings.network, workdir)
+    try:
+        engine.start()
+        content = TorrentContent(engine, settings)
+        try:
+            pyfuse3.init(TorrentOperations(content), str(mountpoint), fuse_options(source, settings))
+        except RuntimeError:
+            raise UserError(
+                f"cannot mount {mountpoint}: FUSE refused (is /dev/fuse there and fusermount3 "
+                "installed? run as root or add the user to the fuse group)"
+            ) from None
+        try:
+            trio.run(_serve, engine, content, source, mountpoint)
+        finally:
+            pyfuse3.close(unmount=True)
+            log.info("unmounted %s", mountpoint)
+    except _Interrupted:
+        log.info("stopped by a signal before the mount was up")
+    finally:
+        engine.close()
+        remove_workdir(workdir)
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+
+
+async def _serve(engine: Engine, content: TorrentContent, source: Source, mountpoint: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(engine.run, content)
+        nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+        if engine.layout is not None:
+            content.metadata_ready(engine.layout)
+        else:
+            nursery.start_soon(_report_metadata_wait, engine, content, source)
+        log.info("mounted %s at %s", source.label, mountpoint)
+        await pyfuse3.main()
+        nursery.cancel_scope.cancel()
+
+
+async def _stop_on_signal(scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(*_SHUTDOWN_SIGNALS) as signals:
+        async for signum in signals:
+            log.info("%s: unmounting", signal.Signals(signum).name)
+            pyfuse3.terminate()
+            # Reads blocked on pieces would keep the FUSE loop alive; end them.
+            scope.cancel()
+            return
+
+
+async def _report_metadata_wait(engine: Engine, content: TorrentContent, source: Source) -> None:
+    peers = ", ".join(str(peer) for peer in source.peers) or "DHT, trackers and peer exchange"
+    log.info("fetching metadata from %s", peers)
+    while True:
+        with trio.move_on_after(METADATA_REPORT_INTERVAL_S):
+            await content.metadata_known.wait()
+            return
+        log.info("still waiting for metadata: %d peers connected", engine.status().peers)
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise _Interrupted

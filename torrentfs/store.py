@@ -1,0 +1,71 @@
+"""The RAM piece store: verified pieces kept in memory, least recently used first out.
+
+Built on cachetools' LRUCache with each piece's length as its size, so the
+budget is in bytes. It keeps the counters the status view and the benchmarks
+report.
+"""
+
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    pieces: int
+    bytes: int
+    budget_bytes: int
+    hits: int
+    misses: int
+    evictions: int
+
+
+class _CountingLRU(LRUCache[int, bytes]):
+    def __init__(self, budget_bytes: int) -> None:
+        super().__init__(maxsize=budget_bytes, getsizeof=len)
+        self.evictions = 0
+
+    def popitem(self) -> tuple[int, bytes]:
+        item = super().popitem()
+        self.evictions += 1
+        return item
+
+
+class PieceStore:
+    """Verified piece bytes by piece index, within a byte budget."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self._cache = _CountingLRU(budget_bytes)
+        self._hits = 0
+        self._misses = 0
+
+    def get(self, piece: int) -> bytes | None:
+        """The piece's bytes (marking it recently used), or None."""
+        data = self._cache.get(piece)
+        if data is None:
+            self._misses += 1
+        else:
+            self._hits += 1
+        return data
+
+    def put(self, piece: int, data: bytes) -> None:
+        """Keep `data`, evicting the least recently used pieces to stay within budget.
+
+        A piece larger than the whole budget is not kept.
+        """
+        if len(data) > self._cache.maxsize:
+            return
+        self._cache[piece] = data
+
+    def __contains__(self, piece: int) -> bool:
+        return piece in self._cache
+
+    def stats(self) -> StoreStats:
+        return StoreStats(
+            pieces=len(self._cache),
+            bytes=int(self._cache.currsize),
+            budget_bytes=int(self._cache.maxsize),
+            hits=self._hits,
+            misses=self._misses,
+            evictions=self._cache.evictions,
+        )
