@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from torrentfs.demo import run_demo
 
-            run_demo()
+            return run_demo()
     except UserError as error:
         print(f"torrentfs: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

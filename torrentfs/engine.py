@@ -6,13 +6,15 @@ deadlines on request, and reports what libtorrent says (metadata, pieces,
 errors) to an `EngineListener` from a trio task.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import logging
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, Self
 
 import libtorrent as lt
 import trio
@@ -53,7 +55,7 @@ class EngineStatus:
     uploaded_bytes: int
 
 
-def session_settings(network: NetworkSettings) -> dict[str, Any]:
+def session_settings(network: NetworkSettings) -> lt.settings_pack:
     """libtorrent settings for a streaming session with these network choices."""
     return {
         "listen_interfaces": network.listen,
@@ -72,48 +74,40 @@ def session_settings(network: NetworkSettings) -> dict[str, Any]:
 
 
 class Engine:
-    """One torrent in one libtorrent session.
+    """One torrent in one libtorrent session, from construction until `close()`.
 
-    `start()` before use and `close()` after; `run()` pumps alerts to the
-    listener until cancelled.
+    `run()` pumps alerts to the listener until cancelled.
     """
 
     def __init__(self, source: Source, network: NetworkSettings, save_path: Path) -> None:
-        self._source = source
-        self._network = network
-        self._save_path = save_path
-        self._session: Any = None
-        self._handle: Any = None
-        self._alert_pipe: tuple[int, int] | None = None
-        self.layout: TorrentLayout | None = None
-
-    def start(self) -> None:
         """Create the session and add the torrent; raises UserError for a bad source."""
-        params = self._add_params()
-        read_fd, write_fd = os.pipe()
-        os.set_blocking(read_fd, False)
-        os.set_blocking(write_fd, False)
-        self._alert_pipe = (read_fd, write_fd)
-        self._session = lt.session(session_settings(self._network))
-        self._session.set_alert_fd(write_fd)
+        self._source = source
+        params = self._add_params(network, save_path)
+        self._alert_pipe = os.pipe()
+        for fd in self._alert_pipe:
+            os.set_blocking(fd, False)
+        self._session = lt.session(session_settings(network))
+        self._session.set_alert_fd(self._alert_pipe[1])
         self._handle = self._session.add_torrent(params)
-        if self._source.has_metadata:
-            self.layout = layout_from_torrent_info(self._handle.torrent_file())
+        self.layout: TorrentLayout | None = None
+        if source.has_metadata:
+            self.layout = self._read_layout()
 
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
-        if self._session is not None:
-            self._session.remove_torrent(self._handle)
-            self._session = None
-            self._handle = None
-        if self._alert_pipe is not None:
-            for fd in self._alert_pipe:
-                os.close(fd)
-            self._alert_pipe = None
+        self._session.remove_torrent(self._handle)
+        del self._session
+        for fd in self._alert_pipe:
+            os.close(fd)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     async def run(self, listener: EngineListener) -> None:
         """Deliver alerts to `listener` until cancelled."""
-        assert self._alert_pipe is not None, "start() first"
         read_fd = self._alert_pipe[0]
         while True:
             _drain(read_fd)
@@ -136,7 +130,12 @@ class Engine:
             uploaded_bytes=status.total_payload_upload,
         )
 
-    def _add_params(self) -> Any:
+    def _read_layout(self) -> TorrentLayout:
+        info = self._handle.torrent_file()
+        assert info is not None, "called once the metadata is known"
+        return layout_from_torrent_info(info)
+
+    def _add_params(self, network: NetworkSettings, save_path: Path) -> lt.add_torrent_params:
         source = self._source
         if source.torrent_data is not None:
             try:
@@ -145,18 +144,13 @@ class Engine:
                 raise UserError(f"{source.text} is not a valid .torrent file: {error}") from None
         else:
             params = lt.add_torrent_params()
-            v1 = lt.sha1_hash(bytes.fromhex(source.info_hash_v1)) if source.info_hash_v1 else None
-            v2 = lt.sha256_hash(bytes.fromhex(source.info_hash_v2)) if source.info_hash_v2 else None
-            if v1 is not None and v2 is not None:
-                params.info_hashes = lt.info_hash_t(v1, v2)
-            else:
-                params.info_hashes = lt.info_hash_t(v1 if v1 is not None else v2)
+            params.info_hashes = _info_hashes(source)
             if source.display_name:
                 params.name = source.display_name
         if source.trackers:
             params.trackers = list(source.trackers)
-        params.peers = [_resolve(peer) for peer in (*source.peers, *self._network.peers)]
-        params.save_path = str(self._save_path)
+        params.peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
+        params.save_path = str(save_path)
         # Nothing is downloaded unless a read asks for it; not auto-managed, so
         # libtorrent's queueing never pauses the one torrent we serve.
         params.flags |= lt.torrent_flags.default_dont_download
@@ -164,14 +158,14 @@ class Engine:
         params.flags &= ~lt.torrent_flags.paused
         return params
 
-    def _dispatch(self, alert: Any, listener: EngineListener) -> None:
+    def _dispatch(self, alert: lt.alert, listener: EngineListener) -> None:
         if isinstance(alert, lt.read_piece_alert):
             if alert.error.value():
                 listener.piece_failed(alert.piece, alert.error.message())
             else:
                 listener.piece_arrived(alert.piece, alert.buffer)
         elif isinstance(alert, lt.metadata_received_alert):
-            self.layout = layout_from_torrent_info(self._handle.torrent_file())
+            self.layout = self._read_layout()
             log.info(
                 "metadata received: %s, %d files, %d pieces of %d KiB",
                 self.layout.name,
@@ -186,7 +180,7 @@ class Engine:
             log.warning("libtorrent: %s", alert.message())
 
 
-def layout_from_torrent_info(info: Any) -> TorrentLayout:
+def layout_from_torrent_info(info: lt.torrent_info) -> TorrentLayout:
     """The pure layout of libtorrent's `torrent_info`."""
     storage = info.files()
     files = []
@@ -212,6 +206,17 @@ def layout_from_torrent_info(info: Any) -> TorrentLayout:
         files=tuple(files),
         creation_date=info.creation_date(),
     )
+
+
+def _info_hashes(source: Source) -> lt.info_hash_t:
+    v1 = lt.sha1_hash(bytes.fromhex(source.info_hash_v1)) if source.info_hash_v1 else None
+    v2 = lt.sha256_hash(bytes.fromhex(source.info_hash_v2)) if source.info_hash_v2 else None
+    if v1 is not None and v2 is not None:
+        return lt.info_hash_t(v1, v2)
+    if v1 is not None:
+        return lt.info_hash_t(v1)
+    assert v2 is not None, "a source without metadata has an info-hash"
+    return lt.info_hash_t(v2)
 
 
 def _drain(fd: int) -> None:

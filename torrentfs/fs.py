@@ -46,7 +46,9 @@ class TorrentOperations(pyfuse3.Operations):
         self._gid = os.getgid()
         self._mount_time_ns = time.time_ns()
 
-    async def getattr(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
+    async def getattr(
+        self, inode: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         if inode == ROOT_INODE and self._content.tree is None:
             return self._attributes(Node(ROOT_INODE, "", ROOT_INODE))
         tree = await self._tree()
@@ -116,8 +118,8 @@ class TorrentOperations(pyfuse3.Operations):
         raise pyfuse3.FUSEError(errno.EROFS)
 
     # The mount is also "ro", so the kernel refuses most of these itself.
-    setattr = write = create = mknod = mkdir = _refuse_write  # type: ignore[assignment]
-    unlink = rmdir = rename = link = symlink = _refuse_write  # type: ignore[assignment]
+    setattr = write = create = mknod = mkdir = _refuse_write
+    unlink = rmdir = rename = link = symlink = _refuse_write
 
     async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         # Inodes live as long as the mount; there is nothing to release.

@@ -7,6 +7,8 @@ is tooling around the product, which is why it may import libtorrent too.
 Nothing here talks to any address outside 127.0.0.0/8.
 """
 
+from __future__ import annotations
+
 import os
 import subprocess
 import sys
@@ -14,25 +16,32 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import libtorrent as lt
 
 # Flags that keep a torrentfs child on loopback, talking only to given peers.
-LOOPBACK_MOUNT_FLAGS = ("--listen", "127.0.0.1:0", "--no-dht", "--no-lsd", "--no-upnp", "--no-natpmp")
+LOOPBACK_MOUNT_FLAGS = (
+    "--listen",
+    "127.0.0.1:0",
+    "--no-dht",
+    "--no-lsd",
+    "--no-upnp",
+    "--no-natpmp",
+)
 MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
 
 
-def make_torrent(content: Path, piece_length: int, pad_files: bool = False) -> bytes:
-    """The bencoded .torrent of a file or folder (v1, so magnets are simple `btih`)."""
-    storage = lt.file_storage()
-    lt.add_files(storage, str(content))
-    flags = lt.create_torrent.v1_only
-    if not pad_files:
-        flags |= lt.create_torrent.no_attributes
-    creator = lt.create_torrent(storage, piece_length, flags=flags)
+def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> bytes:
+    """The bencoded .torrent of a file or folder.
+
+    v1 by default; `hybrid` makes a v1+v2 torrent, which aligns files to
+    pieces with BEP 47 padding files. Magnets use the v1 hash either way.
+    """
+    flags = 0 if hybrid else lt.create_torrent.v1_only
+    creator = lt.create_torrent(lt.list_files(str(content)), piece_length, flags=flags)
     creator.set_creator("torrentfs loopback")
     lt.set_piece_hashes(creator, str(content.parent))
     data: bytes = lt.bencode(creator.generate())
@@ -40,7 +49,7 @@ def make_torrent(content: Path, piece_length: int, pad_files: bool = False) -> b
 
 
 def info_hash_of(torrent_data: bytes) -> str:
-    return str(lt.torrent_info(lt.bdecode(torrent_data)).info_hashes().v1)
+    return str(lt.torrent_info(torrent_data).info_hashes().v1)
 
 
 def magnet_for(torrent_data: bytes, peers: Sequence[tuple[str, int]]) -> str:
@@ -58,7 +67,7 @@ class Seeder:
         address: str = "127.0.0.2",
         upload_rate_limit: int = 0,
     ) -> None:
-        settings: dict[str, Any] = {
+        settings: lt.settings_pack = {
             "listen_interfaces": f"{address}:0",
             "outgoing_interfaces": address,
             "enable_dht": False,
@@ -73,7 +82,7 @@ class Seeder:
         self.address = address
         self._session = lt.session(settings)
         params = lt.add_torrent_params()
-        params.ti = lt.torrent_info(lt.bdecode(torrent_data))
+        params.ti = lt.torrent_info(torrent_data)
         params.save_path = str(content_parent)
         params.flags = lt.torrent_flags.seed_mode
         self._handle = self._session.add_torrent(params)
@@ -115,8 +124,14 @@ class MountProcess:
     ) -> None:
         self.mountpoint = mountpoint
         self.command = [
-            sys.executable, "-m", "torrentfs", "mount", source, str(mountpoint),
-            *LOOPBACK_MOUNT_FLAGS, *extra_args,
+            sys.executable,
+            "-m",
+            "torrentfs",
+            "mount",
+            source,
+            str(mountpoint),
+            *LOOPBACK_MOUNT_FLAGS,
+            *extra_args,
         ]
         self._log_path = log_path or mountpoint.parent / f"{mountpoint.name}.log"
         self._log = self._log_path.open("wb")

@@ -68,29 +68,31 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     check_mountpoint(mountpoint)
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
     workdir = create_workdir()
-    engine = Engine(source, settings.network, workdir)
     try:
-        engine.start()
-        content = TorrentContent(engine, settings)
-        try:
-            pyfuse3.init(TorrentOperations(content), str(mountpoint), fuse_options(source, settings))
-        except RuntimeError:
-            raise UserError(
-                f"cannot mount {mountpoint}: FUSE refused (is /dev/fuse there and fusermount3 "
-                "installed? run as root or add the user to the fuse group)"
-            ) from None
-        try:
-            trio.run(_serve, engine, content, source, mountpoint)
-        finally:
-            pyfuse3.close(unmount=True)
-            log.info("unmounted %s", mountpoint)
+        with Engine(source, settings.network, workdir) as engine:
+            _serve_mounted(engine, source, mountpoint, settings)
     except _Interrupted:
         log.info("stopped by a signal before the mount was up")
     finally:
-        engine.close()
         remove_workdir(workdir)
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
+
+
+def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: Settings) -> None:
+    content = TorrentContent(engine, settings)
+    try:
+        pyfuse3.init(TorrentOperations(content), str(mountpoint), fuse_options(source, settings))
+    except RuntimeError:
+        raise UserError(
+            f"cannot mount {mountpoint}: FUSE refused (is /dev/fuse there and fusermount3 "
+            "installed? run as root or add the user to the fuse group)"
+        ) from None
+    try:
+        trio.run(_serve, engine, content, source, mountpoint)
+    finally:
+        pyfuse3.close(unmount=True)
+        log.info("unmounted %s", mountpoint)
 
 
 async def _serve(engine: Engine, content: TorrentContent, source: Source, mountpoint: Path) -> None:

@@ -136,9 +136,7 @@ def _v1_hash_from_text(text: str, where: str) -> str:
             return base64.b32decode(text.upper()).hex()
         except binascii.Error:
             pass
-    raise UserError(
-        f"invalid {where} {text!r}: expected 40 hexadecimal or 32 base32 characters"
-    )
+    raise UserError(f"invalid {where} {text!r}: expected 40 hexadecimal or 32 base32 characters")
 
 
 def _v2_hash_from_multihash(text: str) -> str:
@@ -146,7 +144,7 @@ def _v2_hash_from_multihash(text: str) -> str:
     digest = lowered[len(_SHA256_MULTIHASH_PREFIX) :]
     if not lowered.startswith(_SHA256_MULTIHASH_PREFIX) or not _HEX64.match(digest):
         raise UserError(
-            f"invalid magnet xt urn:btmh:{text}: expected 1220 followed by 64 hexadecimal characters"
+            f"invalid magnet xt urn:btmh:{text}: expected 1220 and then 64 hexadecimal characters"
         )
     return digest
 

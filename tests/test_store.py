@@ -1,0 +1,38 @@
+from torrentfs.store import PieceStore
+
+
+def test_budget_is_in_bytes_and_lru_goes_first():
+    store = PieceStore(budget_bytes=300)
+    for piece in range(3):
+        store.put(piece, bytes(100))
+    assert store.get(0) is not None  # 0 is now the most recently used
+    store.put(3, bytes(100))
+    assert 1 not in store
+    assert all(p in store for p in (0, 2, 3))
+    stats = store.stats()
+    assert (stats.pieces, stats.bytes, stats.budget_bytes, stats.evictions) == (3, 300, 300, 1)
+
+
+def test_hits_and_misses_are_counted():
+    store = PieceStore(budget_bytes=1000)
+    store.put(1, b"x" * 10)
+    assert store.get(1) == b"x" * 10
+    assert store.get(2) is None
+    stats = store.stats()
+    assert (stats.hits, stats.misses) == (1, 1)
+
+
+def test_a_large_piece_evicts_several_small_ones():
+    store = PieceStore(budget_bytes=100)
+    for piece in range(4):
+        store.put(piece, bytes(25))
+    store.put(9, bytes(60))
+    assert store.stats().bytes <= 100
+    assert 9 in store and store.stats().evictions == 3
+
+
+def test_a_piece_bigger_than_the_budget_is_not_kept():
+    store = PieceStore(budget_bytes=10)
+    store.put(0, bytes(5))
+    store.put(1, bytes(11))
+    assert 1 not in store and 0 in store
