@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import libtorrent as lt
 import pytest
 
 from torrentfs.loopback import info_hash_of, magnet_for
+from torrentfs.workdir import workdir_root
 
 pytestmark = pytest.mark.mount
 
@@ -134,14 +136,15 @@ def test_reading_one_file_fetches_only_what_is_read(fifty_files, seeder_for, mou
 
 def test_read_only_and_attributes(multi_file, seeder_for, mount):
     seeder = seeder_for(multi_file)
-    mounted = mount(magnet_for(multi_file.data, [seeder.endpoint]))
+    mounted = mount(multi_file.torrent_path, "--peer", "{}:{}".format(*seeder.endpoint))
     root = mounted.mountpoint
     cover = root / "cover.jpg"
 
     info = cover.stat()
     assert stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o444
     assert stat.S_ISDIR((root / "CD1").stat().st_mode)
-    assert info.st_mtime > 1_000_000_000  # the torrent's creation date, not the epoch
+    assert info.st_mtime == lt.torrent_info(multi_file.data).creation_date()
+    assert info.st_uid == os.getuid()
 
     refused = [
         lambda: cover.open("r+b"),
@@ -289,5 +292,5 @@ def _settled_upload(seeder, quiet_s: float = 1.5, limit_s: float = 20.0) -> int:
 
 
 def _workdirs() -> set[str]:
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/dev/shm") / f"torrentfs-{os.getuid()}"
+    base = workdir_root()
     return set(os.listdir(base)) if base.is_dir() else set()

@@ -7,12 +7,13 @@ may cache them, and the file data, for as long as it likes.
 """
 
 import errno
+import functools
 import logging
 import os
 import stat
 import time
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import pyfuse3
 
@@ -33,6 +34,31 @@ BLOCK_SIZE = 512
 PREFERRED_IO_SIZE = 128 * 1024
 NAME_MAX = 255
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _bug_is_eio(
+    handler: Callable[_P, Coroutine[Any, Any, _T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """Answer EIO for an unexpected exception, logged with its traceback.
+
+    pyfuse3 lets any exception but FUSEError end its main loop: one bug
+    would take the whole mount down for every program using it.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await handler(*args, **kwargs)
+        except pyfuse3.FUSEError:
+            raise
+        except Exception:
+            log.exception("bug in %s; answering EIO", handler.__name__)
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    return guarded
+
 
 class TorrentOperations(pyfuse3.Operations):
     """pyfuse3 request handlers over one torrent's content."""
@@ -46,16 +72,16 @@ class TorrentOperations(pyfuse3.Operations):
         self._gid = os.getgid()
         self._mount_time_ns = time.time_ns()
 
-    async def getattr(
-        self, inode: int, ctx: pyfuse3.RequestContext | None = None
-    ) -> pyfuse3.EntryAttributes:
+    @_bug_is_eio
+    async def getattr(self, inode: int, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
         if inode == ROOT_INODE and self._content.tree is None:
             return self._attributes(Node(ROOT_INODE, "", ROOT_INODE))
         tree = await self._tree()
         return self._attributes(self._node(tree, inode))
 
+    @_bug_is_eio
     async def lookup(
-        self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None
+        self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext
     ) -> pyfuse3.EntryAttributes:
         tree = await self._tree()
         node = tree.lookup(parent_inode, os.fsdecode(name))
@@ -63,12 +89,14 @@ class TorrentOperations(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         return self._attributes(node)
 
+    @_bug_is_eio
     async def opendir(self, inode: int, ctx: pyfuse3.RequestContext) -> int:
         tree = await self._tree()
         if not self._node(tree, inode).is_dir:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         return inode
 
+    @_bug_is_eio
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
         tree = await self._tree()
         children = tree.children(fh)
@@ -82,6 +110,7 @@ class TorrentOperations(pyfuse3.Operations):
     async def releasedir(self, fh: int) -> None:
         return None
 
+    @_bug_is_eio
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
             raise pyfuse3.FUSEError(errno.EROFS)
@@ -94,12 +123,14 @@ class TorrentOperations(pyfuse3.Operations):
         self._readers[fh] = self._content.open_reader(node)
         return pyfuse3.FileInfo(fh=fh, keep_cache=True)
 
+    @_bug_is_eio
     async def read(self, fh: int, off: int, size: int) -> bytes:
         return await self._readers[fh].read(off, size)
 
     async def release(self, fh: int) -> None:
         self._readers.pop(fh, None)
 
+    @_bug_is_eio
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
         data = pyfuse3.StatvfsData()
         tree, layout = self._content.tree, self._content.layout

@@ -135,18 +135,18 @@ class MountProcess:
         ]
         self._log_path = log_path or mountpoint.parent / f"{mountpoint.name}.log"
         self._log = self._log_path.open("wb")
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             self.command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def wait_mounted(self, timeout_s: float = MOUNT_WAIT_S) -> float:
-        """Seconds until the mount is up; raises RuntimeError with the log if it never is."""
-        start = time.monotonic()
+        """Seconds from start until the mount is up; raises RuntimeError with the log if never."""
         while not os.path.ismount(self.mountpoint):
-            if self.process.poll() is not None or time.monotonic() - start > timeout_s:
+            if self.process.poll() is not None or time.monotonic() - self.started_at > timeout_s:
                 raise RuntimeError(f"torrentfs did not mount:\n{self.log_text()}")
             time.sleep(_POLL_S)
-        return time.monotonic() - start
+        return time.monotonic() - self.started_at
 
     def log_text(self) -> str:
         self._log.flush()

@@ -24,9 +24,14 @@ def ram_base_dir() -> Path:
     raise UserError("no RAM-backed folder for working files: set XDG_RUNTIME_DIR or mount /dev/shm")
 
 
+def workdir_root() -> Path:
+    """The folder holding one working folder per running mount of this user."""
+    return ram_base_dir() / f"torrentfs-{os.getuid()}"
+
+
 def create_workdir() -> Path:
     """A new private folder for this process's working files."""
-    base = ram_base_dir() / f"torrentfs-{os.getuid()}"
+    base = workdir_root()
     base.mkdir(mode=0o700, exist_ok=True)
     path = base / str(os.getpid())
     shutil.rmtree(path, ignore_errors=True)
