@@ -34,6 +34,9 @@ ALERT_QUEUE_SIZE = 100_000
 # they hang up; libtorrent's default 60 s before dialing again would stall
 # the next read that long (shared/DESIGN.md).
 MIN_RECONNECT_TIME_S = 1
+# libtorrent dials new peers and hands out bandwidth once per tick; at the
+# default 500 ms the first connection alone waited half a second.
+TICK_INTERVAL_MS = 100
 _ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
 
 
@@ -69,6 +72,7 @@ def session_settings(network: NetworkSettings) -> lt.settings_pack:
         # Keep seed connections while nothing is wanted, so the next read
         # does not pay for a reconnect.
         "close_redundant_connections": False,
+        "tick_interval": TICK_INTERVAL_MS,
         "user_agent": f"torrentfs/{__version__}",
     }
 
@@ -92,6 +96,15 @@ class Engine:
         self.layout: TorrentLayout | None = None
         if source.has_metadata:
             self.layout = self._read_layout()
+
+    def start(self) -> None:
+        """Let the torrent connect to peers.
+
+        Set the first piece deadlines before: a torrent that wants nothing
+        is "finished", seeds hang up on it, and the first read then waits
+        for a reconnect.
+        """
+        self._handle.resume()
 
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
@@ -152,10 +165,10 @@ class Engine:
         params.peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
         params.save_path = str(save_path)
         # Nothing is downloaded unless a read asks for it; not auto-managed, so
-        # libtorrent's queueing never pauses the one torrent we serve.
-        params.flags |= lt.torrent_flags.default_dont_download
+        # libtorrent's queueing never pauses the one torrent we serve. Added
+        # paused: `start()` lets it connect once the first deadlines are set.
+        params.flags |= lt.torrent_flags.default_dont_download | lt.torrent_flags.paused
         params.flags &= ~lt.torrent_flags.auto_managed
-        params.flags &= ~lt.torrent_flags.paused
         return params
 
     def _dispatch(self, alert: lt.alert, listener: EngineListener) -> None:

@@ -29,6 +29,7 @@ LOOPBACK_MOUNT_FLAGS = (
     "--no-upnp",
     "--no-natpmp",
 )
+SEEDER_TICK_INTERVAL_MS = 50
 MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
@@ -78,6 +79,10 @@ class Seeder:
             "upload_rate_limit": upload_rate_limit,
             # Loopback peers count as local and would ignore the rate limit.
             "ignore_limits_on_local_network": upload_rate_limit == 0,
+            # The rate limiter hands out bandwidth once per tick, even for
+            # handshakes: at the default 500 ms a rate-limited seeder held
+            # each protocol step half a second, which no real link does.
+            "tick_interval": SEEDER_TICK_INTERVAL_MS,
         }
         self.address = address
         self._session = lt.session(settings)

@@ -96,14 +96,17 @@ def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: S
 
 
 async def _serve(engine: Engine, content: TorrentContent, source: Source, mountpoint: Path) -> None:
+    log.info("mounted %s at %s", source.label, mountpoint)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(engine.run, content)
-        nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
         if engine.layout is not None:
             content.metadata_ready(engine.layout)
         else:
-            nursery.start_soon(_report_metadata_wait, engine, content, source)
-        log.info("mounted %s at %s", source.label, mountpoint)
+            peers = ", ".join(str(peer) for peer in source.peers) or "DHT, trackers and peers"
+            log.info("fetching metadata from %s", peers)
+            nursery.start_soon(_report_metadata_wait, engine, content)
+        engine.start()
+        nursery.start_soon(engine.run, content)
+        nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
         await pyfuse3.main()
         nursery.cancel_scope.cancel()
 
@@ -118,9 +121,7 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
-async def _report_metadata_wait(engine: Engine, content: TorrentContent, source: Source) -> None:
-    peers = ", ".join(str(peer) for peer in source.peers) or "DHT, trackers and peer exchange"
-    log.info("fetching metadata from %s", peers)
+async def _report_metadata_wait(engine: Engine, content: TorrentContent) -> None:
     while True:
         with trio.move_on_after(METADATA_REPORT_INTERVAL_S):
             await content.metadata_known.wait()
