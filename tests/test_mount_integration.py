@@ -42,7 +42,9 @@ def test_magnet_single_file_reads_exact_bytes(single_file, seeder_for, mount):
         magnet_for(single_file.data, [seeder.endpoint]),
         "--cache-size",
         "16M",
-        "--readahead-size",
+        "--readahead-min",
+        "256K",
+        "--readahead-max",
         "256K",
     )
     path = mounted.mountpoint / "movie.bin"
@@ -113,9 +115,11 @@ def test_info_hash_source_with_peer_flag(single_file, seeder_for, mount):
 
 def test_reading_one_file_fetches_only_what_is_read(fifty_files, seeder_for, mount):
     seeder = seeder_for(fifty_files)
-    readahead = 1 << 20
+    readahead, tail = 1 << 20, 128 << 10
     mounted = mount(
-        magnet_for(fifty_files.data, [seeder.endpoint]), "--readahead-size", str(readahead)
+        magnet_for(fifty_files.data, [seeder.endpoint]),
+        *("--readahead-min", str(readahead), "--readahead-max", str(readahead)),
+        *("--tail-size", str(tail)),
     )
     path = mounted.mountpoint / "video-17.mkv"
     expected = fifty_files.files()["video-17.mkv"]
@@ -129,7 +133,8 @@ def test_reading_one_file_fetches_only_what_is_read(fifty_files, seeder_for, mou
     assert data == expected[:READ_ONE_MIB]
 
     uploaded = _settled_upload(seeder)
-    limit = READ_ONE_MIB + readahead + 2 * fifty_files.piece_length
+    # What was read, the window after it, the tail fetched on opening a video, 2 pieces of slack.
+    limit = READ_ONE_MIB + readahead + tail + 2 * fifty_files.piece_length
     total = sum(len(data) for data in fifty_files.files().values())
     assert READ_ONE_MIB <= uploaded < limit, f"seeder sent {uploaded} of {total} bytes"
 

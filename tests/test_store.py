@@ -36,3 +36,15 @@ def test_a_piece_bigger_than_the_budget_is_not_kept():
     store.put(0, bytes(5))
     store.put(1, bytes(11))
     assert 1 not in store and 0 in store
+
+
+def test_protected_pieces_go_last():
+    protected = {0}
+    store = PieceStore(budget_bytes=300, protected=protected)
+    for piece in range(3):
+        store.put(piece, bytes(100))
+    store.put(3, bytes(100))
+    assert 0 in store and 1 not in store
+    protected.update({0, 2, 3})
+    store.put(4, bytes(100))  # everything else is protected: the oldest of them goes
+    assert 4 in store and store.stats().bytes == 300

@@ -5,115 +5,233 @@ import trio.testing
 
 from torrentfs.config import StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.store import PieceStore
-from torrentfs.stream import FileReader, PieceFetcher, readahead_piece_count
+from torrentfs.stream import WALK_OWNER, FileReader, PieceFetcher
 
 PIECE = 100
-SETTINGS = StreamSettings(readahead_bytes=3 * PIECE, readahead_step_ms=250, piece_reassert_s=5.0)
+SETTINGS = StreamSettings(
+    readahead_s=30,
+    readahead_min_bytes=3 * PIECE,
+    readahead_max_bytes=8 * PIECE,
+    readahead_step_ms=250,
+    head_bytes=PIECE,
+    tail_bytes=PIECE,
+    piece_reassert_s=5.0,
+)
 
 
 class FakeRequester:
-    """Records deadline requests; a test plays libtorrent by delivering pieces."""
+    """Records what libtorrent is asked; a test plays libtorrent by delivering pieces."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[int, int]] = []
+        self.cancels: list[int] = []
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
         self.requests.append((piece, deadline_ms))
 
+    def cancel_piece(self, piece: int) -> None:
+        self.cancels.append(piece)
 
-def _piece_bytes(piece: int) -> bytes:
+    def take(self) -> tuple[list[tuple[int, int]], list[int]]:
+        requests, cancels = self.requests, self.cancels
+        self.requests, self.cancels = [], []
+        return requests, cancels
+
+
+def _data(piece: int) -> bytes:
     return bytes([piece % 256]) * PIECE
 
 
-def _setup(file_size=20 * PIECE, file_offset=0, store_budget=10_000):
-    layout = TorrentLayout(
-        "t",
-        PIECE,
-        file_offset + file_size + 5 * PIECE,
-        (FileEntry(0, ("pre",), 0, file_offset), FileEntry(1, ("f",), file_offset, file_size)),
-    )
+# Files: "intro.bin" [0, 2000), "movie.mkv" [2000, 4000), "next.bin" [4000, 4500).
+LAYOUT = TorrentLayout(
+    "t",
+    PIECE,
+    4500,
+    (
+        FileEntry(0, ("intro.bin",), 0, 2000),
+        FileEntry(1, ("movie.mkv",), 2000, 2000),
+        FileEntry(2, ("next.bin",), 4000, 500),
+    ),
+)
+INTRO, MOVIE, NEXT = LAYOUT.files
+
+
+def _fetcher(cache_bytes=100 * PIECE):
     requester = FakeRequester()
-    fetcher = PieceFetcher(requester, PieceStore(store_budget), SETTINGS)
-    reader = FileReader(layout, layout.files[1], fetcher, SETTINGS)
-    return layout, requester, fetcher, reader
+    return requester, PieceFetcher(requester, cache_bytes, SETTINGS)
 
 
-def _run(test):
-    trio.run(test, clock=trio.testing.MockClock(autojump_threshold=0))
+def _run(scenario):
+    trio.run(scenario, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
-def test_readahead_piece_count_has_a_floor_of_two():
-    assert readahead_piece_count(1 << 20, 0) == 2
-    assert readahead_piece_count(1 << 20, 8 << 20) == 8
-    assert readahead_piece_count(1 << 20, (8 << 20) + 1) == 9
+async def _read_into(reader, offset, size, into):
+    into.append(await reader.read(offset, size))
 
 
-def test_a_read_requests_its_pieces_now_and_a_staggered_window_after():
+def test_a_read_waits_for_its_pieces_and_claims_a_staggered_window():
     async def scenario():
-        _, requester, fetcher, reader = _setup()
+        requester, fetcher = _fetcher()
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        result: list[bytes] = []
         async with trio.open_nursery() as nursery:
-            result: list[bytes] = []
-            nursery.start_soon(_collect, reader, 150, 100, result)
+            nursery.start_soon(_read_into, reader, 150, 100, result)
             await trio.testing.wait_all_tasks_blocked()
-            assert requester.requests == [(1, 0), (2, 0), (3, 250), (4, 500), (5, 750)]
-            fetcher.piece_arrived(1, _piece_bytes(1))
-            fetcher.piece_arrived(2, _piece_bytes(2))
-        assert result[-1] == _piece_bytes(1)[50:] + _piece_bytes(2)[:50]
+            # Both pieces of the read at once (in any order), then the window.
+            assert sorted(requester.requests) == [(1, 0), (2, 0), (3, 250), (4, 500), (5, 750)]
+            assert fetcher.claimed_pieces == [3, 4, 5]
+            fetcher.piece_arrived(1, _data(1))
+            fetcher.piece_arrived(2, _data(2))
+        assert result == [_data(1)[50:] + _data(2)[:50]]
 
     _run(scenario)
 
 
-async def _collect(reader, offset, size, into):
-    into.append(await reader.read(offset, size))
-
-
-def test_sequential_reads_only_extend_the_window():
+def test_reads_served_from_the_store_do_not_ask_libtorrent():
     async def scenario():
-        _, requester, fetcher, reader = _setup()
+        requester, fetcher = _fetcher()
         for piece in range(20):
-            fetcher.piece_arrived(piece, _piece_bytes(piece))
-        await reader.read(0, PIECE)
-        await reader.read(PIECE, PIECE)
-        # Everything was in the store: no request reached libtorrent at all.
+            fetcher.piece_arrived(piece, _data(piece))
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        for offset in range(0, 1500, 50):
+            assert await reader.read(offset, 50) == _data(offset // PIECE)[offset % PIECE :][:50]
         assert requester.requests == []
 
     _run(scenario)
 
 
-def test_window_moves_on_seek_and_stops_at_the_end_of_the_file():
+def test_a_seek_moves_the_window_and_cancels_the_old_one():
     async def scenario():
-        _, requester, fetcher, reader = _setup(file_size=20 * PIECE)
+        requester, fetcher = _fetcher()
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader.read, 18 * PIECE, 10)
+            nursery.start_soon(reader.read, 0, 10)
             await trio.testing.wait_all_tasks_blocked()
-            # Piece 18 now, then the window: 19 only (20+ belong to no byte of this file).
-            assert requester.requests == [(18, 0), (19, 250)]
-            requester.requests.clear()
-            nursery.start_soon(reader.read, 2 * PIECE, 10)
+            assert requester.take() == ([(1, 250), (2, 500), (3, 750), (0, 0)], [])
+            nursery.start_soon(reader.read, 1500, 10)
             await trio.testing.wait_all_tasks_blocked()
-            assert requester.requests == [(2, 0), (3, 250), (4, 500), (5, 750)]
-            for piece in (2, 18):
-                fetcher.piece_arrived(piece, _piece_bytes(piece))
+            requests, cancels = requester.take()
+            assert requests == [(16, 250), (17, 500), (18, 750), (15, 0)]
+            assert sorted(cancels) == [1, 2, 3]  # piece 0 still has a waiting read
+            fetcher.piece_arrived(0, _data(0))
+            fetcher.piece_arrived(15, _data(15))
+        assert fetcher.claimed_pieces == [16, 17, 18]
 
     _run(scenario)
 
 
-def test_an_earlier_deadline_is_passed_on_a_later_one_is_not():
+def test_a_piece_another_owner_claims_is_not_cancelled():
     async def scenario():
-        _, requester, fetcher, _ = _setup()
-        fetcher.request(7, 1000)
-        fetcher.request(7, 2000)
-        fetcher.request(7, 0)
-        assert requester.requests == [(7, 1000), (7, 0)]
+        requester, fetcher = _fetcher()
+        fetcher.claim("a", {5: 0, 6: 0})
+        fetcher.claim("b", {6: 100})
+        fetcher.release("a")
+        assert requester.cancels == [5]
+        fetcher.release("b")
+        assert requester.cancels == [5, 6]
+
+    _run(scenario)
+
+
+def test_arrived_pieces_are_never_cancelled():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        fetcher.claim("a", {5: 0})
+        fetcher.piece_arrived(5, _data(5))
+        fetcher.release("a")
+        assert requester.cancels == []
+
+    _run(scenario)
+
+
+def test_closing_a_handle_drops_its_window_and_its_head_and_tail():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        reader = FileReader(LAYOUT, MOVIE, fetcher, SETTINGS)
+        # A media file: its first and last pieces are wanted at once, before any read.
+        assert requester.take() == ([(20, 0), (39, 0)], [])
+        fetcher.piece_arrived(20, _data(20))
+        await reader.read(0, 10)
+        assert fetcher.claimed_pieces == [20, 21, 22, 23, 39]
+        reader.close()
+        assert fetcher.claimed_pieces == []
+        assert sorted(requester.take()[1]) == [21, 22, 23, 39]
+        assert fetcher.requested_pieces == []
+
+    _run(scenario)
+
+
+def test_files_that_are_not_media_get_no_head_and_tail():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        assert requester.requests == []
+
+    _run(scenario)
+
+
+def test_a_run_from_the_start_reads_ahead_into_the_next_file():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        for piece in range(20):
+            fetcher.piece_arrived(piece, _data(piece))
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        for offset in range(0, 2000, 100):
+            await reader.read(offset, 100)
+        # The window ran past the end of intro.bin into movie.mkv.
+        assert fetcher.claimed_pieces == [20, 21, 22]
+        reader.close()
+        assert fetcher.claimed_pieces == [20, 21, 22]  # still wanted by the walk
+        fetcher.release(WALK_OWNER)
+        assert sorted(requester.cancels) == [20, 21, 22]
+
+    _run(scenario)
+
+
+def test_a_read_at_the_tail_after_a_seek_stays_inside_the_file():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        fetcher.piece_arrived(19, _data(19))
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        await reader.read(1950, 50)
+        assert fetcher.claimed_pieces == []
+        assert requester.requests == []
+
+    _run(scenario)
+
+
+def test_the_window_grows_with_the_reading_rate():
+    async def scenario():
+        _, fetcher = _fetcher()
+        for piece in range(45):
+            fetcher.piece_arrived(piece, _data(piece))
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        await reader.read(0, 10)
+        assert len(fetcher.claimed_pieces) == 3  # the minimum while the rate is unknown
+        for offset in range(10, 1000, 10):
+            await trio.sleep(0.1)  # 100 bytes/s: 30 s of it is 3000 bytes, capped at 800
+            await reader.read(offset, 10)
+        assert len(fetcher.claimed_pieces) == 8
+
+    _run(scenario)
+
+
+def test_an_earlier_deadline_is_passed_on_a_later_or_slightly_earlier_one_is_not():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        fetcher.claim("a", {7: 3000})
+        fetcher.claim("a", {7: 4000})
+        fetcher.claim("a", {7: 2500})  # within the slack: not worth a call
+        fetcher.claim("a", {7: 500})
+        assert requester.requests == [(7, 3000), (7, 500)]
 
     _run(scenario)
 
 
 def test_many_waiters_share_one_request_and_get_the_bytes():
     async def scenario():
-        _, requester, fetcher, _ = _setup()
-        results = []
+        requester, fetcher = _fetcher()
+        results: list[bytes] = []
 
         async def wait_piece():
             results.append(await fetcher.get(4))
@@ -123,30 +241,41 @@ def test_many_waiters_share_one_request_and_get_the_bytes():
                 nursery.start_soon(wait_piece)
             await trio.testing.wait_all_tasks_blocked()
             assert requester.requests == [(4, 0)]
-            fetcher.piece_arrived(4, _piece_bytes(4))
-        assert results == [_piece_bytes(4)] * 3
-        assert fetcher.pending_pieces == 0
+            fetcher.piece_arrived(4, _data(4))
+        assert results == [_data(4)] * 3
+        assert fetcher.requested_pieces == []
 
     _run(scenario)
 
 
 def test_a_waiter_reasserts_its_deadline_until_the_piece_comes():
     async def scenario():
-        _, requester, fetcher, _ = _setup()
+        requester, fetcher = _fetcher()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(fetcher.get, 9)
             await trio.sleep(SETTINGS.piece_reassert_s * 2.5)
             assert requester.requests == [(9, 0), (9, 0), (9, 0)]
             fetcher.piece_failed(9, "read error")
-            fetcher.piece_arrived(9, _piece_bytes(9))
+            fetcher.piece_arrived(9, _data(9))
+
+    _run(scenario)
+
+
+def test_an_abandoned_wait_withdraws_the_request():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        with trio.move_on_after(1):
+            await fetcher.get(9)
+        assert requester.cancels == [9]
+        assert fetcher.requested_pieces == []
 
     _run(scenario)
 
 
 def test_a_piece_evicted_before_the_waiter_runs_is_still_delivered():
     async def scenario():
-        _, _, fetcher, _ = _setup(store_budget=PIECE)
-        got = []
+        _, fetcher = _fetcher(cache_bytes=PIECE)
+        got: list[bytes] = []
 
         async def wait_piece():
             got.append(await fetcher.get(1))
@@ -154,8 +283,19 @@ def test_a_piece_evicted_before_the_waiter_runs_is_still_delivered():
         async with trio.open_nursery() as nursery:
             nursery.start_soon(wait_piece)
             await trio.testing.wait_all_tasks_blocked()
-            fetcher.piece_arrived(1, _piece_bytes(1))
-            fetcher.piece_arrived(2, _piece_bytes(2))  # evicts piece 1 from the store
-        assert got == [_piece_bytes(1)]
+            fetcher.piece_arrived(1, _data(1))
+            fetcher.piece_arrived(2, _data(2))  # evicts piece 1 from the store
+        assert got == [_data(1)]
+
+    _run(scenario)
+
+
+def test_claimed_pieces_are_evicted_last():
+    async def scenario():
+        _, fetcher = _fetcher(cache_bytes=3 * PIECE)
+        fetcher.claim("window", {0: 0})
+        for piece in range(4):
+            fetcher.piece_arrived(piece, _data(piece))
+        assert 0 in fetcher.store and 1 not in fetcher.store
 
     _run(scenario)

@@ -13,9 +13,13 @@ from pathlib import Path
 from torrentfs import __version__
 from torrentfs.config import (
     DEFAULT_CACHE_BYTES,
+    DEFAULT_HEAD_BYTES,
     DEFAULT_LISTEN,
     DEFAULT_METADATA_TIMEOUT_S,
-    DEFAULT_READAHEAD_BYTES,
+    DEFAULT_READAHEAD_MAX_BYTES,
+    DEFAULT_READAHEAD_MIN_BYTES,
+    DEFAULT_READAHEAD_S,
+    DEFAULT_TAIL_BYTES,
     MIN_CACHE_BYTES,
     NetworkSettings,
     Settings,
@@ -52,10 +56,37 @@ def build_parser() -> argparse.ArgumentParser:
         "raise it for high-bitrate video or many readers",
     )
     mount.add_argument(
-        "--readahead-size",
-        default=f"{DEFAULT_READAHEAD_BYTES >> 20}M",
+        "--readahead",
+        default=f"{DEFAULT_READAHEAD_S:g}s",
+        metavar="DURATION",
+        help="how much reading, at each reader's measured rate, to fetch ahead of it "
+        "(default: %(default)s); raise it for unsteady swarms",
+    )
+    mount.add_argument(
+        "--readahead-min",
+        default=f"{DEFAULT_READAHEAD_MIN_BYTES >> 20}M",
         metavar="SIZE",
-        help="bytes fetched ahead of each reader (default: %(default)s, at least 2 pieces)",
+        help="smallest read-ahead window, used until a reader's rate is known "
+        "(default: %(default)s; never fewer than 2 pieces)",
+    )
+    mount.add_argument(
+        "--readahead-max",
+        default=f"{DEFAULT_READAHEAD_MAX_BYTES >> 20}M",
+        metavar="SIZE",
+        help="largest read-ahead window per reader (default: %(default)s; at most half the cache)",
+    )
+    mount.add_argument(
+        "--head-size",
+        default=f"{DEFAULT_HEAD_BYTES >> 10}K",
+        metavar="SIZE",
+        help="bytes at the start of a media file fetched when it is opened (default: %(default)s)",
+    )
+    mount.add_argument(
+        "--tail-size",
+        default=f"{DEFAULT_TAIL_BYTES >> 10}K",
+        metavar="SIZE",
+        help="bytes at the end of a media file fetched when it is opened, where MP4 and MKV "
+        "keep their index (default: %(default)s; 0 turns it off)",
     )
     mount.add_argument(
         "--metadata-timeout",
@@ -112,10 +143,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UserError(
             f"--cache-size {args.cache_size} is too small: use at least {MIN_CACHE_BYTES >> 20}M"
         )
-    readahead_bytes = parse_size(args.readahead_size)
-    if readahead_bytes > cache_bytes // 2:
+    stream = StreamSettings(
+        readahead_s=parse_duration(args.readahead),
+        readahead_min_bytes=parse_size(args.readahead_min),
+        readahead_max_bytes=parse_size(args.readahead_max),
+        head_bytes=parse_size(args.head_size),
+        tail_bytes=parse_size(args.tail_size),
+    )
+    if stream.readahead_min_bytes > stream.readahead_max_bytes:
+        raise UserError("--readahead-min must not be larger than --readahead-max")
+    if stream.readahead_max_bytes > cache_bytes // 2:
         raise UserError(
-            f"--readahead-size {args.readahead_size} must be at most half of --cache-size"
+            f"--readahead-max {args.readahead_max} must be at most half of --cache-size"
         )
     return Settings(
         cache_bytes=cache_bytes,
@@ -129,7 +168,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             natpmp=not args.no_natpmp,
             peers=tuple(parse_peer(text) for text in args.peer),
         ),
-        stream=StreamSettings(readahead_bytes=readahead_bytes),
+        stream=stream,
     )
 
 

@@ -14,7 +14,19 @@ DEFAULT_CACHE_BYTES = 256 * MIB
 # Below this the store could not hold one read plus its read-ahead window.
 MIN_CACHE_BYTES = 16 * MIB
 DEFAULT_METADATA_TIMEOUT_S = 120.0
-DEFAULT_READAHEAD_BYTES = 8 * MIB
+DEFAULT_READAHEAD_S = 30.0
+DEFAULT_READAHEAD_MIN_BYTES = 1 * MIB
+DEFAULT_READAHEAD_MAX_BYTES = 64 * MIB
+DEFAULT_HEAD_BYTES = 512 * 1024
+DEFAULT_TAIL_BYTES = 512 * 1024
+# Files whose head and tail are fetched on open.
+MEDIA_EXTENSIONS = frozenset(
+    {
+        *(".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm", ".ts", ".m2ts", ".mts", ".mpg"),
+        *(".mpeg", ".wmv", ".flv", ".ogv", ".3gp", ".mp3", ".flac", ".m4a", ".m4b", ".ogg"),
+        *(".opus", ".wav", ".aac", ".wma"),
+    }
+)
 DEFAULT_LISTEN = "0.0.0.0:6881,[::]:6881"
 
 
@@ -35,11 +47,17 @@ class NetworkSettings:
 class StreamSettings:
     """How reads turn into piece requests."""
 
-    # Bytes after each read that are requested ahead of the reader.
-    readahead_bytes: int = DEFAULT_READAHEAD_BYTES
-    # Later read-ahead pieces get deadlines this much further out, so that
-    # libtorrent fetches them in reading order.
+    # Seconds of reading, at the reader's measured rate, fetched ahead of it.
+    readahead_s: float = DEFAULT_READAHEAD_S
+    # Bounds of that window in bytes (and never fewer than 2 pieces).
+    readahead_min_bytes: int = DEFAULT_READAHEAD_MIN_BYTES
+    readahead_max_bytes: int = DEFAULT_READAHEAD_MAX_BYTES
+    # Deadline spacing of window pieces before a reader's rate is known.
     readahead_step_ms: int = 250
+    # Fetched first when a media file is opened: players read the head, then
+    # jump to the tail for the index (MP4 moov, MKV cues, AVI idx1).
+    head_bytes: int = DEFAULT_HEAD_BYTES
+    tail_bytes: int = DEFAULT_TAIL_BYTES
     # A wait for a piece re-asserts its deadline this often, which recovers
     # from lost alerts, read errors and seeders that went away and came back.
     piece_reassert_s: float = 5.0

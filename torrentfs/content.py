@@ -6,17 +6,29 @@ tree, owns the RAM store and the piece fetcher, and opens a `FileReader` per
 open file. The FUSE layer asks it questions and never sees libtorrent.
 """
 
+import dataclasses
 import logging
+from typing import Any, Protocol
 
 import trio
 
 from torrentfs.config import Settings
+from torrentfs.engine import EngineStatus
 from torrentfs.layout import TorrentLayout
-from torrentfs.store import PieceStore
 from torrentfs.stream import FileReader, PieceFetcher, PieceRequester
 from torrentfs.tree import FileTree, Node
 
 log = logging.getLogger(__name__)
+
+STARTUP_OWNER = "startup"
+
+
+class Torrent(PieceRequester, Protocol):
+    """What content needs of the engine."""
+
+    def status(self) -> EngineStatus: ...
+
+    def wanted_pieces(self) -> list[int]: ...
 
 
 class MetadataTimeout(Exception):
@@ -26,10 +38,10 @@ class MetadataTimeout(Exception):
 class TorrentContent:
     """The files of one torrent, available once its metadata is known."""
 
-    def __init__(self, requester: PieceRequester, settings: Settings) -> None:
+    def __init__(self, torrent: Torrent, settings: Settings) -> None:
+        self._torrent = torrent
         self._settings = settings
-        self.store = PieceStore(settings.cache_bytes)
-        self.fetcher = PieceFetcher(requester, self.store, settings.stream)
+        self.fetcher = PieceFetcher(torrent, settings.cache_bytes, settings.stream)
         self.metadata_known = trio.Event()
         self.layout: TorrentLayout | None = None
         self._tree: FileTree | None = None
@@ -54,7 +66,23 @@ class TorrentContent:
 
     def open_reader(self, node: Node) -> FileReader:
         assert self.layout is not None and node.file is not None
-        return FileReader(self.layout, node.file, self.fetcher, self._settings.stream)
+        reader = FileReader(self.layout, node.file, self.fetcher, self._settings.stream)
+        # Once a program opens a file, it decides what is fetched.
+        self.fetcher.release(STARTUP_OWNER)
+        return reader
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot for the status view: engine, store and the pieces asked for."""
+        engine = self._torrent.status()
+        return {
+            "name": self.layout.name if self.layout else None,
+            "state": "streaming" if self._tree is not None else "fetching metadata",
+            **dataclasses.asdict(engine),
+            "store": dataclasses.asdict(self.fetcher.store.stats()),
+            "requested_pieces": self.fetcher.requested_pieces,
+            "claimed_pieces": self.fetcher.claimed_pieces,
+            "libtorrent_wanted_pieces": self._torrent.wanted_pieces() if self.layout else [],
+        }
 
     # EngineListener
 
@@ -80,4 +108,4 @@ class TorrentContent:
         if not candidates:
             return
         largest = max(candidates, key=lambda f: f.size)
-        self.fetcher.request(layout.pieces_of_file(largest).start, 0)
+        self.fetcher.claim(STARTUP_OWNER, {layout.pieces_of_file(largest).start: 0})

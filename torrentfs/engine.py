@@ -132,6 +132,17 @@ class Engine:
         """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""
         self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
 
+    def cancel_piece(self, piece: int) -> None:
+        """Stop fetching `piece`: no deadline, priority 0."""
+        self._handle.reset_piece_deadline(piece)
+        self._handle.piece_priority(piece, 0)
+
+    def wanted_pieces(self) -> list[int]:
+        """Pieces libtorrent would still download: priority above 0 and not had."""
+        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
+        priorities = self._handle.get_piece_priorities()
+        return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
+
     def status(self) -> EngineStatus:
         status = self._handle.status()
         return EngineStatus(

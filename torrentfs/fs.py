@@ -8,6 +8,7 @@ may cache them, and the file data, for as long as it likes.
 
 import errno
 import functools
+import json
 import logging
 import os
 import stat
@@ -33,6 +34,8 @@ BLOCK_SIZE = 512
 # What `stat` suggests as a read size: large reads cost fewer round trips.
 PREFERRED_IO_SIZE = 128 * 1024
 NAME_MAX = 255
+# The mount's status, as JSON, on the root folder (`getfattr -n user.torrentfs.status`).
+STATUS_XATTR = b"user.torrentfs.status"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -128,7 +131,18 @@ class TorrentOperations(pyfuse3.Operations):
         return await self._readers[fh].read(off, size)
 
     async def release(self, fh: int) -> None:
-        self._readers.pop(fh, None)
+        reader = self._readers.pop(fh, None)
+        if reader is not None:
+            reader.close()
+
+    @_bug_is_eio
+    async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
+        if inode == ROOT_INODE and name == STATUS_XATTR:
+            return json.dumps(self._content.status()).encode()
+        raise pyfuse3.FUSEError(errno.ENODATA)
+
+    async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:
+        return [STATUS_XATTR] if inode == ROOT_INODE else []
 
     @_bug_is_eio
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:

@@ -1,10 +1,12 @@
 """The RAM piece store: verified pieces kept in memory, least recently used first out.
 
 Built on cachetools' LRUCache with each piece's length as its size, so the
-budget is in bytes. It keeps the counters the status view and the benchmarks
-report.
+budget is in bytes. Pieces inside a live read-ahead window are protected:
+they are evicted only when nothing colder is left. It keeps the counters the
+status view and the benchmarks report.
 """
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from cachetools import LRUCache
@@ -20,22 +22,33 @@ class StoreStats:
     evictions: int
 
 
-class _CountingLRU(LRUCache[int, bytes]):
-    def __init__(self, budget_bytes: int) -> None:
+class _ProtectingLRU(LRUCache[int, bytes]):
+    """An LRU cache that passes over protected keys while unprotected ones remain."""
+
+    def __init__(self, budget_bytes: int, protected: Container[int]) -> None:
         super().__init__(maxsize=budget_bytes, getsizeof=len)
+        self._protected = protected
         self.evictions = 0
 
     def popitem(self) -> tuple[int, bytes]:
-        item = super().popitem()
+        for _ in range(len(self)):
+            piece, data = super().popitem()
+            if piece not in self._protected:
+                break
+            # Back in as most recently used; it fits, as it was just taken out.
+            super().__setitem__(piece, data)
+        else:
+            piece, data = super().popitem()
         self.evictions += 1
-        return item
+        return piece, data
 
 
 class PieceStore:
     """Verified piece bytes by piece index, within a byte budget."""
 
-    def __init__(self, budget_bytes: int) -> None:
-        self._cache = _CountingLRU(budget_bytes)
+    def __init__(self, budget_bytes: int, protected: Container[int] = frozenset()) -> None:
+        """A store of `budget_bytes`; pieces in `protected` go only when nothing else can."""
+        self._cache = _ProtectingLRU(budget_bytes, protected)
         self._hits = 0
         self._misses = 0
 

@@ -1,28 +1,48 @@
-"""From reads to pieces: fetching with deadlines, and per-open-file readers.
+"""From reads to pieces: claims with deadlines, and per-open-file readers.
 
-`PieceFetcher` is the single place that asks for pieces: it serves them from
-the RAM store when it can, and otherwise sets a deadline through a
-`PieceRequester` (the engine) and lets any number of readers wait for the
-same piece. `FileReader` is one open file handle: it turns a read into the
-pieces that cover it and keeps a read-ahead window requested after it.
+`PieceFetcher` is the single place that asks libtorrent for pieces. Owners
+(readers, the start-up preload, a small-file walk) *claim* the pieces they
+want with deadlines; a piece nobody claims or waits for any more loses its
+deadline and priority, so no bandwidth goes where nobody reads. Pieces come
+from the RAM store when they can, and any number of reads can wait for the
+same piece. `FileReader` is one open file handle: it turns reads into the
+pieces that cover them and keeps its read-ahead window claimed.
 """
 
 import logging
-import math
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Protocol
 
 import trio
 
-from torrentfs.config import StreamSettings
+from torrentfs.config import MEDIA_EXTENSIONS, StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout, assemble
 from torrentfs.store import PieceStore
+from torrentfs.window import (
+    RateMeter,
+    deadline_step_ms,
+    end_pieces,
+    is_seek,
+    plan_window,
+    window_piece_count,
+)
 
 log = logging.getLogger(__name__)
+
+# A window deadline is moved earlier only when it gains at least this much:
+# a sliding window would otherwise re-send every deadline on every piece.
+DEADLINE_SLACK_S = 1.0
+# Owner of the window part that runs past the end of a file read from its
+# start: the next reader of a small-file walk finds it still wanted.
+WALK_OWNER = "walk"
 
 
 class PieceRequester(Protocol):
     def request_piece(self, piece: int, deadline_ms: int) -> None: ...
+
+    def cancel_piece(self, piece: int) -> None: ...
 
 
 @dataclass
@@ -30,54 +50,88 @@ class _PendingPiece:
     due: float
     arrived: trio.Event = field(default_factory=trio.Event)
     data: bytes | None = None
+    waiters: int = 0
 
 
 class PieceFetcher:
-    """Pieces by index: from the store at once, or requested and awaited."""
+    """Pieces by index: from the store at once, or requested, claimed and awaited."""
 
     def __init__(
-        self, requester: PieceRequester, store: PieceStore, settings: StreamSettings
+        self, requester: PieceRequester, cache_bytes: int, settings: StreamSettings
     ) -> None:
         self._requester = requester
-        self._store = store
         self._settings = settings
         self._pending: dict[int, _PendingPiece] = {}
+        self._claims: dict[Hashable, Mapping[int, int]] = {}
+        self._claimants: dict[int, set[Hashable]] = {}
+        # Pieces someone claims are the last to be evicted.
+        self.store = PieceStore(cache_bytes, protected=self._claimants)
 
-    def request(self, piece: int, deadline_ms: int) -> None:
-        """Make sure `piece` is on its way, due within `deadline_ms` (an earlier due date wins)."""
-        if piece in self._store:
-            return
-        due = trio.current_time() + deadline_ms / 1000
-        pending = self._pending.get(piece)
-        if pending is None:
-            self._pending[piece] = _PendingPiece(due)
-        elif pending.due <= due:
-            return
+    def claim(self, owner: Hashable, wanted: Mapping[int, int]) -> None:
+        """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim."""
+        previous = self._claims.get(owner, {})
+        for piece, deadline_ms in wanted.items():
+            self._claimants.setdefault(piece, set()).add(owner)
+            self._request(piece, deadline_ms, DEADLINE_SLACK_S)
+        for piece in previous.keys() - wanted.keys():
+            owners = self._claimants[piece]
+            owners.discard(owner)
+            if not owners:
+                del self._claimants[piece]
+                self._cancel_if_unwanted(piece)
+        if wanted:
+            self._claims[owner] = wanted
         else:
-            pending.due = due
-        self._requester.request_piece(piece, deadline_ms)
+            self._claims.pop(owner, None)
+
+    def release(self, owner: Hashable) -> None:
+        self.claim(owner, {})
 
     async def get(self, piece: int) -> bytes:
         """The verified bytes of `piece`, waiting for them if they are not in the store.
 
-        Waits as long as it takes; cancel the caller to give up.
+        Waits as long as it takes; cancel the caller to give up, which also
+        withdraws the request if nobody else wants the piece.
         """
-        data = self._store.get(piece)
+        data = self.store.get(piece)
         if data is not None:
             return data
-        self.request(piece, 0)
+        return await self._wait(piece)
+
+    async def _wait(self, piece: int) -> bytes:
+        self._request(piece, 0, 0.0)
         pending = self._pending[piece]
-        while not pending.arrived.is_set():
-            with trio.move_on_after(self._settings.piece_reassert_s):
-                await pending.arrived.wait()
+        pending.waiters += 1
+        try:
+            while not pending.arrived.is_set():
+                with trio.move_on_after(self._settings.piece_reassert_s):
+                    await pending.arrived.wait()
+                if not pending.arrived.is_set():
+                    log.debug("still waiting for piece %d; asking again", piece)
+                    self._requester.request_piece(piece, 0)
+        finally:
+            pending.waiters -= 1
             if not pending.arrived.is_set():
-                log.debug("still waiting for piece %d; asking again", piece)
-                self._requester.request_piece(piece, 0)
+                self._cancel_if_unwanted(piece)
         assert pending.data is not None
         return pending.data
 
+    async def get_all(self, pieces: Sequence[int]) -> list[bytes]:
+        """The bytes of every piece in `pieces`, waiting for all missing ones at once."""
+        found = [self.store.get(piece) for piece in pieces]
+        missing = [index for index, data in enumerate(found) if data is None]
+        if missing:
+
+            async def fetch(index: int) -> None:
+                found[index] = await self._wait(pieces[index])
+
+            async with trio.open_nursery() as nursery:
+                for index in missing:
+                    nursery.start_soon(fetch, index)
+        return [data for data in found if data is not None]
+
     def piece_arrived(self, piece: int, data: bytes) -> None:
-        self._store.put(piece, data)
+        self.store.put(piece, data)
         pending = self._pending.pop(piece, None)
         if pending is not None:
             pending.data = data
@@ -88,17 +142,37 @@ class PieceFetcher:
         log.warning("reading piece %d failed (%s); will ask again", piece, reason)
 
     @property
-    def pending_pieces(self) -> int:
-        return len(self._pending)
+    def requested_pieces(self) -> list[int]:
+        """Pieces asked of libtorrent and not arrived yet, in order."""
+        return sorted(self._pending)
 
+    @property
+    def claimed_pieces(self) -> list[int]:
+        return sorted(self._claimants)
 
-def readahead_piece_count(piece_length: int, readahead_bytes: int) -> int:
-    """Pieces in the read-ahead window: enough for `readahead_bytes`, never fewer than 2."""
-    return max(2, math.ceil(readahead_bytes / piece_length))
+    def _request(self, piece: int, deadline_ms: int, slack_s: float) -> None:
+        if piece in self.store:
+            return
+        due = trio.current_time() + deadline_ms / 1000
+        pending = self._pending.get(piece)
+        if pending is None:
+            self._pending[piece] = _PendingPiece(due)
+        elif due >= pending.due - slack_s:
+            return
+        else:
+            pending.due = due
+        self._requester.request_piece(piece, deadline_ms)
+
+    def _cancel_if_unwanted(self, piece: int) -> None:
+        pending = self._pending.get(piece)
+        if pending is None or pending.waiters or piece in self._claimants:
+            return
+        del self._pending[piece]
+        self._requester.cancel_piece(piece)
 
 
 class FileReader:
-    """One open handle on one file: reads, and the read-ahead window after them."""
+    """One open handle on one file: its reads, rate, and read-ahead window."""
 
     def __init__(
         self,
@@ -111,29 +185,54 @@ class FileReader:
         self._file = file
         self._fetcher = fetcher
         self._settings = settings
-        self._file_pieces = layout.pieces_of_file(file)
-        self._window_pieces = readahead_piece_count(layout.piece_length, settings.readahead_bytes)
-        # The last piece the read-ahead has asked for; -1 before any read.
-        self._requested_upto = -1
-        self._last_read_piece = -1
+        self._meter = RateMeter()
+        # End of the last read, and where the current run of sequential reads began.
+        self._position = 0
+        self._run_start = 0
+        self._window_bytes = settings.readahead_min_bytes
+        self._planned: tuple[int, int, int, bool] | None = None
+        # Claims the head and tail of media files, separately from the window.
+        self._ends_owner = object()
+        if PurePosixPath(file.path[-1] if file.path else "").suffix.lower() in MEDIA_EXTENSIONS:
+            ends = end_pieces(layout, file, settings.head_bytes, settings.tail_bytes)
+            fetcher.claim(self._ends_owner, dict.fromkeys(ends, 0))
 
     async def read(self, offset: int, size: int) -> bytes:
         """Exactly the file's bytes at [offset, offset + size), clipped to the file's end."""
         spans = self._layout.spans(self._file, offset, size)
         if not spans:
             return b""
-        for span in spans:
-            self._fetcher.request(span.piece, 0)
-        self._extend_readahead(spans[-1].piece)
-        pieces = [await self._fetcher.get(span.piece) for span in spans]
-        return assemble(spans, pieces)
+        rate = self._follow(offset, min(offset + size, self._file.size))
+        self._plan(spans[-1].piece, rate)
+        return assemble(spans, await self._fetcher.get_all([span.piece for span in spans]))
 
-    def _extend_readahead(self, last_piece: int) -> None:
-        target = min(last_piece + self._window_pieces, self._file_pieces.stop - 1)
-        seeked = last_piece < self._last_read_piece or last_piece > self._requested_upto
-        first = last_piece + 1 if seeked else self._requested_upto + 1
-        step = self._settings.readahead_step_ms
-        for piece in range(first, target + 1):
-            self._fetcher.request(piece, (piece - last_piece) * step)
-        self._requested_upto = max(target, last_piece if seeked else self._requested_upto)
-        self._last_read_piece = last_piece
+    def close(self) -> None:
+        """Withdraw this handle's window and head/tail claims."""
+        self._fetcher.release(self)
+        self._fetcher.release(self._ends_owner)
+
+    def _follow(self, offset: int, end: int) -> float | None:
+        """Note a read of [offset, end); returns the reader's current rate."""
+        now = trio.current_time()
+        if is_seek(self._position, offset, self._layout.piece_length, self._window_bytes):
+            self._run_start = self._position = offset
+            self._meter.reset()
+        self._meter.add(now, max(0, end - self._position))
+        self._position = max(self._position, end)
+        return self._meter.rate(now)
+
+    def _plan(self, last_piece: int, rate: float | None) -> None:
+        settings, piece_length = self._settings, self._layout.piece_length
+        count = window_piece_count(settings, piece_length, rate)
+        step_ms = deadline_step_ms(settings, piece_length, rate)
+        self._window_bytes = count * piece_length
+        # A run from the file's start may continue into the next files.
+        walk = self._run_start == 0
+        key = (last_piece, count, step_ms, walk)
+        if key == self._planned:
+            return
+        self._planned = key
+        plan = plan_window(self._layout, self._file, last_piece, count, step_ms, walk)
+        self._fetcher.claim(self, plan.in_file)
+        if plan.beyond_file:
+            self._fetcher.claim(WALK_OWNER, plan.beyond_file)
