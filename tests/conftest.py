@@ -99,11 +99,13 @@ def fifty_files(tmp_path_factory: pytest.TempPathFactory) -> SampleTorrent:
 
 @pytest.fixture
 def seeder_for() -> Iterator[Callable[[SampleTorrent], Seeder]]:
-    """Start a seeder of a sample on 127.0.0.2 (stopped at teardown)."""
+    """Start a seeder of a sample on 127.0.0.2, optionally rate-limited (stopped at teardown)."""
     seeders: list[Seeder] = []
 
-    def start(sample: SampleTorrent) -> Seeder:
-        seeder = Seeder(sample.data, sample.parent, address=SEEDER_ADDRESS)
+    def start(sample: SampleTorrent, upload_rate_limit: int = 0) -> Seeder:
+        seeder = Seeder(
+            sample.data, sample.parent, address=SEEDER_ADDRESS, upload_rate_limit=upload_rate_limit
+        )
         seeders.append(seeder)
         return seeder
 

@@ -1,0 +1,107 @@
+"""The streaming policy seen from outside: what a real mount asks libtorrent for.
+
+A slow seeder (100 KB/s) keeps pieces in flight long enough to look at them
+through the mount's status attribute, which lists the pieces torrentfs
+claims and the pieces libtorrent would still download.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SampleTorrent
+from torrentfs.fs import STATUS_XATTR
+
+pytestmark = pytest.mark.mount
+
+SLOW_SEEDER_BYTES_S = 100_000
+WINDOW_ARGS = ("--readahead-min", "1M", "--readahead-max", "1M")
+SETTLE_LIMIT_S = 30.0
+
+
+def _status(mountpoint: Path) -> dict:
+    return json.loads(os.getxattr(mountpoint, STATUS_XATTR))
+
+
+def _pieces(sample: SampleTorrent, start: int, count: int) -> set[int]:
+    first = start // sample.piece_length
+    return set(range(first, first + count))
+
+
+def _window_pieces(sample: SampleTorrent) -> int:
+    return (1 << 20) // sample.piece_length
+
+
+def test_a_seek_moves_the_window(single_file, seeder_for, mount):
+    seeder = seeder_for(single_file, upload_rate_limit=SLOW_SEEDER_BYTES_S)
+    mounted = mount(
+        single_file.torrent_path, "--peer", "{}:{}".format(*seeder.endpoint), *WINDOW_ARGS
+    )
+    n = _window_pieces(single_file)
+    original = single_file.root.read_bytes()
+    seek_to = 10 << 20
+
+    with (mounted.mountpoint / "movie.bin").open("rb") as handle:
+        assert os.pread(handle.fileno(), 1000, 0) == original[:1000]
+        first_window = _pieces(single_file, single_file.piece_length, n)
+        assert set(_status(mounted.mountpoint)["claimed_pieces"]) == first_window
+
+        assert os.pread(handle.fileno(), 1000, seek_to) == original[seek_to : seek_to + 1000]
+        status = _status(mounted.mountpoint)
+
+    second_window = _pieces(single_file, seek_to + single_file.piece_length, n)
+    assert set(status["claimed_pieces"]) == second_window
+    # The old window's missing pieces are no longer wanted by libtorrent.
+    assert set(status["libtorrent_wanted_pieces"]) <= second_window
+    assert not set(status["libtorrent_wanted_pieces"]) & first_window
+
+
+def test_closing_a_handle_drops_its_window(single_file, seeder_for, mount):
+    seeder = seeder_for(single_file, upload_rate_limit=SLOW_SEEDER_BYTES_S)
+    mounted = mount(
+        single_file.torrent_path, "--peer", "{}:{}".format(*seeder.endpoint), *WINDOW_ARGS
+    )
+    with (mounted.mountpoint / "movie.bin").open("rb") as handle:
+        handle.read(1000)
+        assert len(_status(mounted.mountpoint)["claimed_pieces"]) == _window_pieces(single_file)
+
+    status = _wait_for(mounted.mountpoint, lambda s: not s["claimed_pieces"])
+    assert status["requested_pieces"] == []
+    assert status["libtorrent_wanted_pieces"] == []
+
+
+def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for, mount):
+    seeder = seeder_for(fifty_files, upload_rate_limit=4 * SLOW_SEEDER_BYTES_S)
+    mounted = mount(
+        fifty_files.torrent_path,
+        "--peer",
+        "{}:{}".format(*seeder.endpoint),
+        "--head-size",
+        "128K",
+        "--tail-size",
+        "128K",
+    )
+    video = fifty_files.files()["video-17.mkv"]
+
+    with (mounted.mountpoint / "video-17.mkv").open("rb"):
+        # Nothing read yet: only the head and the tail are wanted.
+        claimed = _status(mounted.mountpoint)["claimed_pieces"]
+        assert len(claimed) == 4
+        head, tail = claimed[:2], claimed[2:]
+        assert head[1] == head[0] + 1 and tail[1] == tail[0] + 1
+        assert tail[1] - head[0] + 1 == -(-len(video) // fifty_files.piece_length)
+        _wait_for(mounted.mountpoint, lambda s: not s["requested_pieces"])
+        # The seeder sent those four pieces and nothing else.
+        assert seeder.uploaded_bytes() == 4 * fifty_files.piece_length
+
+
+def _wait_for(mountpoint: Path, condition) -> dict:
+    deadline = time.monotonic() + SETTLE_LIMIT_S
+    while True:
+        status = _status(mountpoint)
+        if condition(status) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
