@@ -8,6 +8,9 @@ STAMPS := .stamps
 # fuse3 gives fusermount3; libfuse3-dev and pkg-config let pyfuse3 build;
 # ffmpeg makes and probes the demo and benchmark videos.
 APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg
+# The benchmark's yardstick btfs, and `ip` for its private network namespace.
+BENCH_APT_PACKAGES := btfs iproute2
+BENCH_TOOLS := .bench-tools
 
 .PHONY: all deps demo test lint unit bench clean
 
@@ -21,6 +24,18 @@ $(STAMPS)/apt:
 		apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
 	fi
+	@touch $@
+
+$(STAMPS)/bench-tools: $(STAMPS)/apt
+	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm install --prefix $(BENCH_TOOLS) --ignore-scripts --no-audit --no-fund -q \
+			webtorrent-cli@4 </dev/null; \
+	else echo "npm not found: the benchmark runs without webtorrent-cli"; fi
 	@touch $@
 
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
@@ -46,7 +61,7 @@ test: lint
 demo: deps
 	$(BIN)/torrentfs demo
 
-bench: deps
+bench: deps $(STAMPS)/bench-tools
 	$(BIN)/python -m torrentfs.bench
 
 clean:

@@ -1,11 +1,13 @@
 """The read path's logic with a fake requester and trio's MockClock (no swarm)."""
 
+import dataclasses
+
 import trio
 import trio.testing
 
 from torrentfs.config import StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.stream import WALK_OWNER, FileReader, PieceFetcher
+from torrentfs.stream import WALK_OWNER, FileReader, PieceFetcher, Walk
 
 PIECE = 100
 SETTINGS = StreamSettings(
@@ -58,7 +60,7 @@ INTRO, MOVIE, NEXT = LAYOUT.files
 
 def _fetcher(cache_bytes=100 * PIECE):
     requester = FakeRequester()
-    return requester, PieceFetcher(requester, cache_bytes, SETTINGS)
+    return requester, PieceFetcher(requester, cache_bytes, SETTINGS, PIECE)
 
 
 def _run(scenario):
@@ -72,7 +74,7 @@ async def _read_into(reader, offset, size, into):
 def test_a_read_waits_for_its_pieces_and_claims_a_staggered_window():
     async def scenario():
         requester, fetcher = _fetcher()
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         result: list[bytes] = []
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_read_into, reader, 150, 100, result)
@@ -92,7 +94,7 @@ def test_reads_served_from_the_store_do_not_ask_libtorrent():
         requester, fetcher = _fetcher()
         for piece in range(20):
             fetcher.piece_arrived(piece, _data(piece))
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         for offset in range(0, 1500, 50):
             assert await reader.read(offset, 50) == _data(offset // PIECE)[offset % PIECE :][:50]
         assert requester.requests == []
@@ -103,7 +105,7 @@ def test_reads_served_from_the_store_do_not_ask_libtorrent():
 def test_a_seek_moves_the_window_and_cancels_the_old_one():
     async def scenario():
         requester, fetcher = _fetcher()
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         async with trio.open_nursery() as nursery:
             nursery.start_soon(reader.read, 0, 10)
             await trio.testing.wait_all_tasks_blocked()
@@ -147,7 +149,7 @@ def test_arrived_pieces_are_never_cancelled():
 def test_closing_a_handle_drops_its_window_and_its_head_and_tail():
     async def scenario():
         requester, fetcher = _fetcher()
-        reader = FileReader(LAYOUT, MOVIE, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, MOVIE, fetcher, SETTINGS, Walk())
         # A media file: its first and last pieces are wanted at once, before any read.
         assert requester.take() == ([(20, 0), (39, 0)], [])
         fetcher.piece_arrived(20, _data(20))
@@ -164,7 +166,7 @@ def test_closing_a_handle_drops_its_window_and_its_head_and_tail():
 def test_files_that_are_not_media_get_no_head_and_tail():
     async def scenario():
         requester, fetcher = _fetcher()
-        FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         assert requester.requests == []
 
     _run(scenario)
@@ -175,7 +177,7 @@ def test_a_run_from_the_start_reads_ahead_into_the_next_file():
         requester, fetcher = _fetcher()
         for piece in range(20):
             fetcher.piece_arrived(piece, _data(piece))
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         for offset in range(0, 2000, 100):
             await reader.read(offset, 100)
         # The window ran past the end of intro.bin into movie.mkv.
@@ -192,7 +194,7 @@ def test_a_read_at_the_tail_after_a_seek_stays_inside_the_file():
     async def scenario():
         requester, fetcher = _fetcher()
         fetcher.piece_arrived(19, _data(19))
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         await reader.read(1950, 50)
         assert fetcher.claimed_pieces == []
         assert requester.requests == []
@@ -205,7 +207,7 @@ def test_the_window_grows_with_the_reading_rate():
         _, fetcher = _fetcher()
         for piece in range(45):
             fetcher.piece_arrived(piece, _data(piece))
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS)
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
         await reader.read(0, 10)
         assert len(fetcher.claimed_pieces) == 3  # the minimum while the rate is unknown
         for offset in range(10, 1000, 10):
@@ -297,5 +299,46 @@ def test_claimed_pieces_are_evicted_last():
         for piece in range(4):
             fetcher.piece_arrived(piece, _data(piece))
         assert 0 in fetcher.store and 1 not in fetcher.store
+
+    _run(scenario)
+
+
+def test_the_next_file_of_a_walk_keeps_the_walks_rate():
+    async def scenario():
+        _, fetcher = _fetcher()
+        for piece in range(45):
+            fetcher.piece_arrived(piece, _data(piece))
+        walk = Walk()
+        first = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, walk)
+        for offset in range(0, 2000, 20):
+            await trio.sleep(0.1)  # 200 bytes/s: the window grows to its maximum
+            await first.read(offset, 20)
+        first.close()
+        assert walk.frontier >= 20
+        second = FileReader(LAYOUT, MOVIE, fetcher, SETTINGS, walk)
+        await second.read(0, 20)
+        claimed = set(fetcher.claimed_pieces)
+        assert set(range(21, 29)) <= claimed  # the maximum window, not the minimum of 3
+
+    _run(scenario)
+
+
+def test_claimed_pieces_go_to_libtorrent_a_few_at_a_time_soonest_first():
+    async def scenario():
+        requester = FakeRequester()
+        settings = dataclasses.replace(SETTINGS, max_in_flight_bytes=4 * PIECE)
+        fetcher = PieceFetcher(requester, 100 * PIECE, settings, PIECE)
+        fetcher.claim("window", {piece: piece * 100 for piece in range(10, 0, -1)})
+        assert requester.take()[0] == [(1, 100), (2, 200), (3, 300), (4, 400)]
+        fetcher.piece_arrived(2, _data(2))
+        assert requester.take()[0] == [(5, 500)]
+        # A read needs a piece now: it goes out at once, whatever is in flight.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(fetcher.get, 9)
+            await trio.testing.wait_all_tasks_blocked()
+            assert requester.take()[0] == [(9, 0)]
+            fetcher.piece_arrived(9, _data(9))
+        fetcher.release("window")
+        assert sorted(requester.take()[1]) == [1, 3, 4, 5]
 
     _run(scenario)

@@ -9,6 +9,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ WINDOW_ARGS = ("--readahead-min", "1M", "--readahead-max", "1M")
 SETTLE_LIMIT_S = 30.0
 
 
-def _status(mountpoint: Path) -> dict:
+def _status(mountpoint: Path) -> dict[str, Any]:
     return json.loads(os.getxattr(mountpoint, STATUS_XATTR))
 
 
@@ -98,7 +99,7 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
         assert seeder.uploaded_bytes() == 4 * fifty_files.piece_length
 
 
-def _wait_for(mountpoint: Path, condition) -> dict:
+def _wait_for(mountpoint: Path, condition) -> dict[str, Any]:
     deadline = time.monotonic() + SETTLE_LIMIT_S
     while True:
         status = _status(mountpoint)

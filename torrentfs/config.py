@@ -17,6 +17,7 @@ DEFAULT_METADATA_TIMEOUT_S = 120.0
 DEFAULT_READAHEAD_S = 30.0
 DEFAULT_READAHEAD_MIN_BYTES = 1 * MIB
 DEFAULT_READAHEAD_MAX_BYTES = 64 * MIB
+DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * MIB
 DEFAULT_HEAD_BYTES = 512 * 1024
 DEFAULT_TAIL_BYTES = 512 * 1024
 # Files whose head and tail are fetched on open.
@@ -58,6 +59,9 @@ class StreamSettings:
     # jump to the tail for the index (MP4 moov, MKV cues, AVI idx1).
     head_bytes: int = DEFAULT_HEAD_BYTES
     tail_bytes: int = DEFAULT_TAIL_BYTES
+    # Claimed pieces asked of libtorrent at once, in bytes: enough to keep
+    # the swarm busy, few enough that the next piece needed comes first.
+    max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
     # A wait for a piece re-asserts its deadline this often, which recovers
     # from lost alerts, read errors and seeders that went away and came back.
     piece_reassert_s: float = 5.0

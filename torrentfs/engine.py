@@ -37,6 +37,10 @@ MIN_RECONNECT_TIME_S = 1
 # libtorrent dials new peers and hands out bandwidth once per tick; at the
 # default 500 ms the first connection alone waited half a second.
 TICK_INTERVAL_MS = 100
+# Ask a peer for whole pieces when it can send one within this many seconds:
+# with several rate-limited seeds, pieces split between them all finished
+# late, and a walk through small files ran at 1.9 MB/s of 4 instead of 2.9.
+WHOLE_PIECES_THRESHOLD_S = 5
 _ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
 
 
@@ -73,6 +77,7 @@ def session_settings(network: NetworkSettings) -> lt.settings_pack:
         # does not pay for a reconnect.
         "close_redundant_connections": False,
         "tick_interval": TICK_INTERVAL_MS,
+        "whole_pieces_threshold": WHOLE_PIECES_THRESHOLD_S,
         "user_agent": f"torrentfs/{__version__}",
     }
 

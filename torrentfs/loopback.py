@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import libtorrent as lt
 
@@ -36,16 +36,28 @@ _POLL_S = 0.05
 
 
 def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> bytes:
-    """The bencoded .torrent of a file or folder.
+    """The bencoded .torrent of a file or folder, its files in path order.
 
     v1 by default; `hybrid` makes a v1+v2 torrent, which aligns files to
     pieces with BEP 47 padding files. Magnets use the v1 hash either way.
     """
     flags = 0 if hybrid else lt.create_torrent.v1_only
-    creator = lt.create_torrent(lt.list_files(str(content)), piece_length, flags=flags)
+    # In path order, as torrent makers list files (libtorrent lists them in
+    # directory order).
+    files = sorted(lt.list_files(str(content)), key=lambda entry: entry.filename)
+    creator = lt.create_torrent(files, piece_length, flags=flags)
     creator.set_creator("torrentfs loopback")
     lt.set_piece_hashes(creator, str(content.parent))
     data: bytes = lt.bencode(creator.generate())
+    return data
+
+
+def with_trackers(torrent_data: bytes, announce_urls: Sequence[str]) -> bytes:
+    """The same torrent (same info-hash) announcing to `announce_urls`."""
+    decoded = cast("dict[bytes, object]", lt.bdecode(torrent_data))
+    decoded[b"announce"] = announce_urls[0].encode()
+    decoded[b"announce-list"] = [[url.encode()] for url in announce_urls]
+    data: bytes = lt.bencode(decoded)  # type: ignore[arg-type]
     return data
 
 

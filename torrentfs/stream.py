@@ -9,7 +9,9 @@ same piece. `FileReader` is one open file handle: it turns reads into the
 pieces that cover them and keeps its read-ahead window claimed.
 """
 
+import heapq
 import logging
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -34,9 +36,25 @@ log = logging.getLogger(__name__)
 # A window deadline is moved earlier only when it gains at least this much:
 # a sliding window would otherwise re-send every deadline on every piece.
 DEADLINE_SLACK_S = 1.0
+# Never fewer pieces in flight than this, however large the pieces.
+MIN_PIECES_IN_FLIGHT = 4
 # Owner of the window part that runs past the end of a file read from its
 # start: the next reader of a small-file walk finds it still wanted.
 WALK_OWNER = "walk"
+
+
+@dataclass
+class Walk:
+    """Sequential reading that runs from file to file in torrent order.
+
+    The reader of the next file takes over the walk's rate, so its window
+    starts as wide as the walk's instead of shrinking back to the minimum
+    at every file.
+    """
+
+    meter: RateMeter = field(default_factory=RateMeter)
+    # The last piece the walk's window reached past the end of a file.
+    frontier: int = -1
 
 
 class PieceRequester(Protocol):
@@ -57,32 +75,54 @@ class PieceFetcher:
     """Pieces by index: from the store at once, or requested, claimed and awaited."""
 
     def __init__(
-        self, requester: PieceRequester, cache_bytes: int, settings: StreamSettings
+        self,
+        requester: PieceRequester,
+        cache_bytes: int,
+        settings: StreamSettings,
+        piece_length: int,
     ) -> None:
         self._requester = requester
         self._settings = settings
+        # Asked of libtorrent and not arrived: the pieces in flight.
         self._pending: dict[int, _PendingPiece] = {}
         self._claims: dict[Hashable, Mapping[int, int]] = {}
         self._claimants: dict[int, set[Hashable]] = {}
+        # When each claimed piece is due (trio clock).
+        self._due: dict[int, float] = {}
+        self._max_in_flight = max(
+            MIN_PIECES_IN_FLIGHT, settings.max_in_flight_bytes // piece_length
+        )
         # Pieces someone claims are the last to be evicted.
         self.store = PieceStore(cache_bytes, protected=self._claimants)
 
     def claim(self, owner: Hashable, wanted: Mapping[int, int]) -> None:
-        """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim."""
+        """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim.
+
+        Claimed pieces are asked of libtorrent in order of their deadlines, a
+        few at a time, so the swarm's bandwidth goes to the piece needed next
+        rather than being spread over a whole window.
+        """
+        now = trio.current_time()
         previous = self._claims.get(owner, {})
         for piece, deadline_ms in wanted.items():
             self._claimants.setdefault(piece, set()).add(owner)
-            self._request(piece, deadline_ms, DEADLINE_SLACK_S)
+            due = now + deadline_ms / 1000
+            if due < self._due.get(piece, math.inf):
+                self._due[piece] = due
+                if piece in self._pending:
+                    self._request(piece, due, DEADLINE_SLACK_S)
         for piece in previous.keys() - wanted.keys():
             owners = self._claimants[piece]
             owners.discard(owner)
             if not owners:
                 del self._claimants[piece]
+                del self._due[piece]
                 self._cancel_if_unwanted(piece)
         if wanted:
             self._claims[owner] = wanted
         else:
             self._claims.pop(owner, None)
+        self._fill_flight()
 
     def release(self, owner: Hashable) -> None:
         self.claim(owner, {})
@@ -99,7 +139,7 @@ class PieceFetcher:
         return await self._wait(piece)
 
     async def _wait(self, piece: int) -> bytes:
-        self._request(piece, 0, 0.0)
+        self._request(piece, trio.current_time(), 0.0)
         pending = self._pending[piece]
         pending.waiters += 1
         try:
@@ -113,6 +153,7 @@ class PieceFetcher:
             pending.waiters -= 1
             if not pending.arrived.is_set():
                 self._cancel_if_unwanted(piece)
+                self._fill_flight()
         assert pending.data is not None
         return pending.data
 
@@ -136,6 +177,7 @@ class PieceFetcher:
         if pending is not None:
             pending.data = data
             pending.arrived.set()
+            self._fill_flight()
 
     def piece_failed(self, piece: int, reason: str) -> None:
         # Waiters keep waiting: their periodic re-request asks again.
@@ -150,10 +192,10 @@ class PieceFetcher:
     def claimed_pieces(self) -> list[int]:
         return sorted(self._claimants)
 
-    def _request(self, piece: int, deadline_ms: int, slack_s: float) -> None:
+    def _request(self, piece: int, due: float, slack_s: float) -> None:
+        """Ask libtorrent for `piece` by `due`, unless it is already asked for about as soon."""
         if piece in self.store:
             return
-        due = trio.current_time() + deadline_ms / 1000
         pending = self._pending.get(piece)
         if pending is None:
             self._pending[piece] = _PendingPiece(due)
@@ -161,7 +203,21 @@ class PieceFetcher:
             return
         else:
             pending.due = due
+        deadline_ms = max(0, round((due - trio.current_time()) * 1000))
         self._requester.request_piece(piece, deadline_ms)
+
+    def _fill_flight(self) -> None:
+        """Ask for the claimed pieces due soonest while fewer than the limit are in flight."""
+        room = self._max_in_flight - len(self._pending)
+        if room <= 0:
+            return
+        waiting = [
+            (due, piece)
+            for piece, due in self._due.items()
+            if piece not in self._pending and piece not in self.store
+        ]
+        for due, piece in heapq.nsmallest(room, waiting):
+            self._request(piece, due, 0.0)
 
     def _cancel_if_unwanted(self, piece: int) -> None:
         pending = self._pending.get(piece)
@@ -180,12 +236,16 @@ class FileReader:
         file: FileEntry,
         fetcher: PieceFetcher,
         settings: StreamSettings,
+        walk: Walk,
     ) -> None:
         self._layout = layout
         self._file = file
         self._fetcher = fetcher
         self._settings = settings
-        self._meter = RateMeter()
+        self._walk = walk
+        first_piece = layout.pieces_of_file(file).start
+        continues_walk = file.size > 0 and first_piece <= walk.frontier
+        self._meter = walk.meter if continues_walk else RateMeter()
         # End of the last read, and where the current run of sequential reads began.
         self._position = 0
         self._run_start = 0
@@ -216,7 +276,7 @@ class FileReader:
         now = trio.current_time()
         if is_seek(self._position, offset, self._layout.piece_length, self._window_bytes):
             self._run_start = self._position = offset
-            self._meter.reset()
+            self._meter = RateMeter()
         self._meter.add(now, max(0, end - self._position))
         self._position = max(self._position, end)
         return self._meter.rate(now)
@@ -236,3 +296,5 @@ class FileReader:
         self._fetcher.claim(self, plan.in_file)
         if plan.beyond_file:
             self._fetcher.claim(WALK_OWNER, plan.beyond_file)
+            self._walk.meter = self._meter
+            self._walk.frontier = max(plan.beyond_file)

@@ -1,0 +1,173 @@
+"""`python -m torrentfs.bench`: run the benchmark in a fresh loopback-only network namespace."""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from torrentfs.bench import content, report, scenarios
+from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
+from torrentfs.bench.measure import read_throughput
+from torrentfs.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
+
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
+WEBTORRENT = Path(".bench-tools/node_modules/.bin/webtorrent")
+DOCS = Path("docs/benchmarks.md")
+NETNS_PREFIX = "torrentfs-bench-"
+SECTIONS = ("playback", "scan", "walk", "cached")
+
+SWARM_NOTE = (
+    "Swarm: two libtorrent seeders on 127.0.0.2 and 127.0.0.3, each limited to "
+    f"{SEEDER_RATE_BYTES_S / 1e6:g} MB/s ({2 * SEEDER_RATE_BYTES_S * 8 / 1e6:g} Mbit/s in all), "
+    "found through a tracker on 127.0.0.1 named in the .torrent; every client runs on "
+    "127.0.0.1 inside a network namespace that has only `lo`, one client at a time, each with "
+    "fresh seeders. torrentfs runs with its defaults (memory storage, 256 MiB cache, 30 s "
+    "read-ahead). The seeders hand out bandwidth every 50 ms: libtorrent's default 500 ms tick "
+    "holds every handshake step of a rate-limited peer half a second, which no real link does."
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m torrentfs.bench", description=__doc__)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="content cache folder")
+    parser.add_argument("--output", type=Path, default=DOCS, help="markdown report to write")
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        help="run just this part (repeatable); the report file is then left alone",
+    )
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.inside:
+        return _in_fresh_namespace(sys.argv[1:])
+    _run(args.cache, None if args.only else args.output, set(args.only or SECTIONS))
+    return 0
+
+
+def _in_fresh_namespace(argv: list[str]) -> int:
+    """Run this module again inside a new network namespace with only `lo` up."""
+    name = f"{NETNS_PREFIX}{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        command = [sys.executable, "-m", "torrentfs.bench", "--inside", *argv]
+        return subprocess.run(["ip", "netns", "exec", name, *command], check=False).returncode
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def _run(cache: Path, output: Path | None, only: set[str]) -> None:
+    _log("making content (cached after the first run)")
+    movie = content.movie(cache)
+    library = content.library(cache)
+    tree = content.small_files(cache)
+    clients: list[Callable[[Path], Client]] = [TorrentfsClient, BtfsClient]
+    if WEBTORRENT.exists():
+        clients.append(lambda run_dir: WebtorrentClient(run_dir, WEBTORRENT.resolve()))
+    fuse_clients = (TorrentfsClient, BtfsClient)
+
+    with tempfile.TemporaryDirectory(prefix="torrentfs-bench-") as temp:
+        work = Path(temp)
+        playback = [
+            _scenario(scenarios.playback, make, movie, work, "playback")
+            for make in clients
+            if "playback" in only
+        ]
+        scans = [
+            _scenario(scenarios.library_scan, make, library, work, "scan")
+            for make in fuse_clients
+            if "scan" in only
+        ]
+        walks = [
+            _scenario(scenarios.small_files_walk, make, tree, work, "walk")
+            for make in fuse_clients
+            if "walk" in only
+        ]
+        cached = [
+            _scenario(scenarios.cached_read, make, movie, work, "cached", rate=0)
+            for make in fuse_clients
+            if "cached" in only
+        ]
+        tmpfs_mb_s = _tmpfs_throughput(movie.root)
+
+    sections = [
+        (
+            "Playback: open, probe, seek, play",
+            "A 2-minute 720p H.264/AAC MP4 of 116 MB, `moov` at the end, 1 MiB pieces. In order: "
+            "time until the file can be opened, the first 64 KiB, `ffprobe`, `ffmpeg -ss 60 -i "
+            "FILE -frames:v 1 -f null -`, and `ffmpeg -re -i FILE -t 60 -f null -` (60 s means "
+            "no stall). Bytes read by the players (their `rchar`) against bytes the seeders "
+            "uploaded by the end of playback; peak RSS is the client's VmHWM.",
+            report.playback_table(playback),
+        ),
+        (
+            "Media-server library scan",
+            f"`ffprobe` every video of a {library.size / 1e6:.0f} MB torrent of 20 videos "
+            "(40 s each, 6 Mbit/s, `moov` at the end in half of them), one after another, "
+            "as Jellyfin or Plex do when a folder appears.",
+            report.scan_table(scans),
+        ),
+        (
+            "Sequential small files",
+            f"Read all 5 000 files (4-64 KiB, {tree.size / 1e6:.0f} MB) in path order, "
+            f"within {scenarios.SMALL_FILES_WALK_LIMIT_S:.0f} s; then the same walk with "
+            "everything fetched, with `cat`.",
+            report.walk_table(walks),
+        ),
+        (
+            "Reading fetched data",
+            "The movie with unlimited seeders: read once to fetch it all, then the kernel's "
+            "cached pages dropped and read again (served by the client), then read again (the "
+            "kernel's page cache).",
+            report.cached_table(cached, tmpfs_mb_s),
+        ),
+    ]
+    for result in (*playback, *scans, *walks, *cached):
+        print(json.dumps(result))
+    for title, _, table in sections:
+        print(f"\n{title}\n{table}")
+    if output is not None:
+        output.write_text(report.markdown(sections, SWARM_NOTE))
+        _log(f"wrote {output}")
+
+
+def _scenario(
+    run: Callable[..., scenarios.Result],
+    make: Callable[[Path], Client],
+    bench_content: content.BenchContent,
+    work: Path,
+    label: str,
+    rate: int = SEEDER_RATE_BYTES_S,
+) -> scenarios.Result:
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work))
+    client = make(run_dir)
+    _log(f"{label}: {client.name}")
+    try:
+        with Swarm(bench_content, run_dir, rate) as swarm:
+            return run(client, swarm, bench_content)
+    except Exception as error:  # one client failing must not lose the others' figures
+        _log(f"{label}: {client.name} failed: {error!r}")
+        return {"client": client.name, "error": repr(error)}
+
+
+def _tmpfs_throughput(path: Path) -> float:
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        copy = Path(shm) / path.name
+        shutil.copyfile(path, copy)
+        read_throughput([copy])
+        return max(read_throughput([copy]) for _ in range(2)) / 1e6
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""What the benchmark does with each client, the way a user would feel it."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+from torrentfs.bench.clients import BtfsClient, Client, FuseClient
+from torrentfs.bench.content import BenchContent
+from torrentfs.bench.measure import drop_page_cache, peak_rss_bytes, read_throughput, run_measured
+from torrentfs.bench.swarm import Swarm
+
+FIRST_READ_BYTES = 64 << 10
+SEEK_SECONDS = 60
+PLAYBACK_SECONDS = 60
+PROBE_TIMEOUT_S = 120.0
+SMALL_FILES_WALK_LIMIT_S = 60.0
+READ_CHUNK_BYTES = 128 << 10
+
+Result = dict[str, Any]
+
+
+def playback(client: Client, swarm: Swarm, movie: BenchContent) -> Result:
+    """Open, probe, seek and play the movie: what a player does."""
+    name = movie.root.name
+    client.start(swarm.torrent_path)
+    try:
+        visible_s = client.wait_visible(name)
+        location = client.location(name)
+        start = time.monotonic()
+        head = client.read(location, 0, FIRST_READ_BYTES)
+        first_read_s = time.monotonic() - start
+        probe = run_measured(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+             location],
+            PROBE_TIMEOUT_S,
+        )  # fmt: skip
+        seek = run_measured(
+            ["ffmpeg", "-v", "error", "-ss", str(SEEK_SECONDS), "-i", location, "-frames:v", "1",
+             "-f", "null", "-"],
+            PROBE_TIMEOUT_S,
+        )  # fmt: skip
+        play = run_measured(
+            ["ffmpeg", "-v", "error", "-re", "-i", location, "-t", str(PLAYBACK_SECONDS), "-f",
+             "null", "-"],
+            PLAYBACK_SECONDS + PROBE_TIMEOUT_S,
+        )  # fmt: skip
+        uploaded = swarm.uploaded_bytes()
+        consumed = len(head) + probe.bytes_read + seek.bytes_read + play.bytes_read
+        result: Result = {
+            "client": client.name,
+            "visible_s": visible_s,
+            "first_64k_s": first_read_s,
+            "ffprobe_s": probe.seconds,
+            "seek_60s_frame_s": seek.seconds,
+            "playback_60s_wall_s": play.seconds,
+            "players_ok": probe.returncode == seek.returncode == play.returncode == 0,
+            "players_read_bytes": consumed,
+            "seeders_uploaded_bytes": uploaded,
+            "movie_bytes": movie.size,
+            "peak_rss_bytes": peak_rss_bytes(client.pid),
+        }
+        if isinstance(client, BtfsClient):
+            result["disk_bytes"] = client.disk_bytes()
+        return result
+    finally:
+        client.stop()
+
+
+def library_scan(client: FuseClient, swarm: Swarm, library: BenchContent) -> Result:
+    """ffprobe every video of a folder one after another, as a media server does."""
+    client.start(swarm.torrent_path)
+    try:
+        videos = sorted(p.relative_to(library.root) for p in library.root.rglob("*.mp4"))
+        client.wait_visible(str(videos[0]))
+        start = time.monotonic()
+        failures = 0
+        for video in videos:
+            probe = run_measured(
+                ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                 client.location(str(video))],
+                PROBE_TIMEOUT_S,
+            )  # fmt: skip
+            failures += probe.returncode != 0
+        seconds = time.monotonic() - start
+        return {
+            "client": client.name,
+            "videos": len(videos),
+            "probe_failures": failures,
+            "scan_s": seconds,
+            "seeders_uploaded_bytes": swarm.uploaded_bytes(),
+            "torrent_bytes": library.size,
+        }
+    finally:
+        client.stop()
+
+
+def small_files_walk(client: FuseClient, swarm: Swarm, tree: BenchContent) -> Result:
+    """Read every file in path order (as `cat` does), then again from the cache."""
+    client.start(swarm.torrent_path)
+    try:
+        relative = sorted(p.relative_to(tree.root) for p in tree.root.rglob("*") if p.is_file())
+        client.wait_visible(str(relative[0]))
+        paths = [Path(client.location(str(r))) for r in relative]
+        walked, seconds = _walk(paths, SMALL_FILES_WALK_LIMIT_S)
+        result: Result = {
+            "client": client.name,
+            "files": len(paths),
+            "files_read": walked[0],
+            "bytes_read": walked[1],
+            "walk_mb_s": walked[1] / seconds / 1e6,
+            "swarm_mb_s": swarm.rate_bytes_s / 1e6,
+        }
+        if walked[0] == len(paths):
+            result["cached_walk_mb_s"] = read_throughput(paths) / 1e6
+        return result
+    finally:
+        client.stop()
+
+
+def cached_read(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
+    """Throughput of reading the whole movie once it is all fetched."""
+    client.start(swarm.torrent_path)
+    try:
+        client.wait_visible(movie.root.name)
+        path = Path(client.location(movie.root.name))
+        read_throughput([path])  # fetches everything
+        drop_page_cache(path)
+        from_client = read_throughput([path])
+        from_page_cache = read_throughput([path])
+        return {
+            "client": client.name,
+            "first_read_from_client_mb_s": from_client / 1e6,
+            "reread_page_cache_mb_s": from_page_cache / 1e6,
+        }
+    finally:
+        client.stop()
+
+
+def _walk(paths: list[Path], limit_s: float) -> tuple[tuple[int, int], float]:
+    """(files, bytes) read in order within `limit_s`, and the seconds it took."""
+    start = time.monotonic()
+    files = total = 0
+    for path in paths:
+        with path.open("rb", buffering=0) as handle:
+            while chunk := handle.read(READ_CHUNK_BYTES):
+                total += len(chunk)
+        files += 1
+        if time.monotonic() - start > limit_s:
+            break
+    return (files, total), time.monotonic() - start

@@ -1,0 +1,49 @@
+"""The benchmark swarm: rate-limited seeders on their own loopback addresses and a tracker."""
+
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from torrentfs.bench.content import BenchContent
+from torrentfs.bench.tracker import LoopbackTracker
+from torrentfs.loopback import Seeder, with_trackers
+
+SEEDER_ADDRESSES = ("127.0.0.2", "127.0.0.3")
+# 2 MB/s each: 4 MB/s (32 Mbit/s) in all, a realistic swarm.
+SEEDER_RATE_BYTES_S = 2_000_000
+
+
+class Swarm:
+    """Seeders of one content, a tracker naming them, and a .torrent announcing to it."""
+
+    def __init__(self, content: BenchContent, run_dir: Path, rate_bytes_s: int) -> None:
+        self._stack = ExitStack()
+        parent = content.root.parent
+        self.seeders = [
+            self._stack.enter_context(Seeder(content.torrent, parent, address, rate_bytes_s))
+            for address in SEEDER_ADDRESSES
+        ]
+        tracker = self._stack.enter_context(
+            LoopbackTracker([seeder.endpoint for seeder in self.seeders])
+        )
+        self.torrent_path = run_dir / f"{content.root.name}.torrent"
+        self.torrent_path.write_bytes(with_trackers(content.torrent, [tracker.announce_url]))
+        self.rate_bytes_s = rate_bytes_s * len(self.seeders)
+
+    def uploaded_bytes(self) -> int:
+        return sum(seeder.uploaded_bytes() for seeder in self.seeders)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
