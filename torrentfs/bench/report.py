@@ -26,7 +26,10 @@ def playback_table(results: Sequence[Result]) -> str:
         ("ffprobe (s)", lambda r: _s(r["ffprobe_s"])),
         ("`ffmpeg -ss 60` one frame (s)", lambda r: _s(r["seek_60s_frame_s"])),
         ("60 s real-time playback, wall (s)", lambda r: _s(r["playback_60s_wall_s"])),
-        ("players read (MB)", lambda r: _mb(r["players_read_bytes"])),
+        (
+            "players read (MB, measured on the original file)",
+            lambda r: _mb(r["players_read_bytes"]),
+        ),
         ("seeders uploaded (MB)", lambda r: _mb(r["seeders_uploaded_bytes"])),
         (
             "uploaded / read",
@@ -56,7 +59,10 @@ def _cell(cell: Any, result: Result) -> str:
 
 def scan_table(results: Sequence[Result]) -> str:
     rows = [
-        ("videos probed (failures)", lambda r: f"{r['videos']} ({r['probe_failures']})"),
+        (
+            "videos probed of all (failures)",
+            lambda r: f"{r['videos_probed']} of {r['videos']} ({r['probe_failures']})",
+        ),
         ("scan time (s)", lambda r: _s(r["scan_s"])),
         ("fetched (MB)", lambda r: _mb(r["seeders_uploaded_bytes"])),
         (

@@ -14,12 +14,39 @@ SEEK_SECONDS = 60
 PLAYBACK_SECONDS = 60
 PROBE_TIMEOUT_S = 120.0
 SMALL_FILES_WALK_LIMIT_S = 60.0
+SCAN_LIMIT_S = 60.0
 READ_CHUNK_BYTES = 128 << 10
 
 Result = dict[str, Any]
 
 
-def playback(client: Client, swarm: Swarm, movie: BenchContent) -> Result:
+def player_commands(location: str) -> dict[str, list[str]]:
+    """What the players run against the movie: probe, one frame at 60 s, 60 s of playback."""
+    return {
+        "ffprobe": ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                    "csv=p=0", location],
+        "seek": ["ffmpeg", "-v", "error", "-ss", str(SEEK_SECONDS), "-i", location,
+                 "-frames:v", "1", "-f", "null", "-"],
+        "play": ["ffmpeg", "-v", "error", "-re", "-i", location, "-t", str(PLAYBACK_SECONDS),
+                 "-f", "null", "-"],
+    }  # fmt: skip
+
+
+def reference_read_bytes(movie: BenchContent) -> int:
+    """Bytes the players read from the movie, measured on the original file.
+
+    The same for every client, and measurable even where the client serves
+    HTTP (`rchar` does not count socket reads).
+    """
+    commands = player_commands(str(movie.root))
+    total = FIRST_READ_BYTES
+    for name, command in commands.items():
+        timeout = PLAYBACK_SECONDS + PROBE_TIMEOUT_S if name == "play" else PROBE_TIMEOUT_S
+        total += run_measured(command, timeout).bytes_read
+    return total
+
+
+def playback(client: Client, swarm: Swarm, movie: BenchContent, players_read_bytes: int) -> Result:
     """Open, probe, seek and play the movie: what a player does."""
     name = movie.root.name
     client.start(swarm.torrent_path)
@@ -27,25 +54,12 @@ def playback(client: Client, swarm: Swarm, movie: BenchContent) -> Result:
         visible_s = client.wait_visible(name)
         location = client.location(name)
         start = time.monotonic()
-        head = client.read(location, 0, FIRST_READ_BYTES)
+        client.read(location, 0, FIRST_READ_BYTES)
         first_read_s = time.monotonic() - start
-        probe = run_measured(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-             location],
-            PROBE_TIMEOUT_S,
-        )  # fmt: skip
-        seek = run_measured(
-            ["ffmpeg", "-v", "error", "-ss", str(SEEK_SECONDS), "-i", location, "-frames:v", "1",
-             "-f", "null", "-"],
-            PROBE_TIMEOUT_S,
-        )  # fmt: skip
-        play = run_measured(
-            ["ffmpeg", "-v", "error", "-re", "-i", location, "-t", str(PLAYBACK_SECONDS), "-f",
-             "null", "-"],
-            PLAYBACK_SECONDS + PROBE_TIMEOUT_S,
-        )  # fmt: skip
-        uploaded = swarm.uploaded_bytes()
-        consumed = len(head) + probe.bytes_read + seek.bytes_read + play.bytes_read
+        commands = player_commands(location)
+        probe = run_measured(commands["ffprobe"], PROBE_TIMEOUT_S)
+        seek = run_measured(commands["seek"], PROBE_TIMEOUT_S)
+        play = run_measured(commands["play"], PLAYBACK_SECONDS + PROBE_TIMEOUT_S)
         result: Result = {
             "client": client.name,
             "visible_s": visible_s,
@@ -54,8 +68,8 @@ def playback(client: Client, swarm: Swarm, movie: BenchContent) -> Result:
             "seek_60s_frame_s": seek.seconds,
             "playback_60s_wall_s": play.seconds,
             "players_ok": probe.returncode == seek.returncode == play.returncode == 0,
-            "players_read_bytes": consumed,
-            "seeders_uploaded_bytes": uploaded,
+            "players_read_bytes": players_read_bytes,
+            "seeders_uploaded_bytes": swarm.uploaded_bytes(),
             "movie_bytes": movie.size,
             "peak_rss_bytes": peak_rss_bytes(client.pid),
         }
@@ -73,18 +87,20 @@ def library_scan(client: FuseClient, swarm: Swarm, library: BenchContent) -> Res
         videos = sorted(p.relative_to(library.root) for p in library.root.rglob("*.mp4"))
         client.wait_visible(str(videos[0]))
         start = time.monotonic()
-        failures = 0
+        failures = probed = 0
         for video in videos:
             probe = run_measured(
-                ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                 client.location(str(video))],
-                PROBE_TIMEOUT_S,
-            )  # fmt: skip
+                player_commands(client.location(str(video)))["ffprobe"], PROBE_TIMEOUT_S
+            )
             failures += probe.returncode != 0
+            probed += 1
+            if time.monotonic() - start > SCAN_LIMIT_S:
+                break
         seconds = time.monotonic() - start
         return {
             "client": client.name,
             "videos": len(videos),
+            "videos_probed": probed,
             "probe_failures": failures,
             "scan_s": seconds,
             "seeders_uploaded_bytes": swarm.uploaded_bytes(),
