@@ -112,3 +112,45 @@ def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
     for title, explanation, table in sections:
         parts += [f"## {title}", "", explanation, "", table, ""]
     return "\n".join(parts)
+
+
+def targets(
+    playback: Sequence[Result],
+    scans: Sequence[Result],
+    walks: Sequence[Result],
+    cached: Sequence[Result],
+    tmpfs_mb_s: float,
+    window_bytes: float,
+) -> str:
+    """torrentfs's figures against the targets it is built to meet, one line each."""
+    ours = _torrentfs(playback), _torrentfs(scans), _torrentfs(walks), _torrentfs(cached)
+    play, scan, walk, cache = ours
+    checks: list[tuple[str, str, bool]] = []
+    if play:
+        allowed = 1.5 * play["players_read_bytes"] + window_bytes
+        checks += [
+            ("first 64 KiB within 1.5 s", _s(play["first_64k_s"]), play["first_64k_s"] <= 1.5),
+            ("ffprobe within 3 s", _s(play["ffprobe_s"]), play["ffprobe_s"] <= 3),
+            ("seek-to-60 s frame within 2 s", _s(play["seek_60s_frame_s"]),
+             play["seek_60s_frame_s"] <= 2),
+            ("60 s playback under 61.5 s", _s(play["playback_60s_wall_s"]),
+             play["playback_60s_wall_s"] < 61.5),
+            (f"uploaded at most 1.5 x read + window ({_mb(allowed)} MB)",
+             _mb(play["seeders_uploaded_bytes"]), play["seeders_uploaded_bytes"] <= allowed),
+        ]  # fmt: skip
+    if cache:
+        ratio = cache["reread_page_cache_mb_s"] / tmpfs_mb_s
+        checks.append(("cached reads at least 50% of tmpfs", f"{ratio:.0%}", ratio >= 0.5))
+    if scan:
+        fraction = scan["seeders_uploaded_bytes"] / scan["torrent_bytes"]
+        checks.append(("library scan fetches at most 10%", f"{fraction:.1%}", fraction <= 0.1))
+    if walk:
+        share = walk["walk_mb_s"] / walk["swarm_mb_s"]
+        checks.append(("small-file walk at least 50% of the swarm", f"{share:.0%}", share >= 0.5))
+    lines = ["| target | torrentfs | met |", "| --- | --- | --- |"]
+    lines += [f"| {label} | {value} | {'yes' if ok else 'NO'} |" for label, value, ok in checks]
+    return "\n".join(lines)
+
+
+def _torrentfs(results: Sequence[Result]) -> Result | None:
+    return next((r for r in results if r["client"] == "torrentfs" and "error" not in r), None)
