@@ -15,7 +15,7 @@ import libtorrent as lt
 import pytest
 
 from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
-from torrentfs.workdir import workdir_root
+from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
 
@@ -278,5 +278,5 @@ def _settled_upload(seeder, quiet_s: float = 1.5, limit_s: float = 20.0) -> int:
 
 
 def _workdirs() -> set[str]:
-    base = workdir_root()
+    base = memory_root()
     return set(os.listdir(base)) if base.is_dir() else set()

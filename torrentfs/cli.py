@@ -6,6 +6,7 @@ into one line on stderr and exit code 2.
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +22,11 @@ from torrentfs.config import (
     DEFAULT_READAHEAD_S,
     DEFAULT_TAIL_BYTES,
     MIN_CACHE_BYTES,
+    STORAGE_MODE_ENV,
     NetworkSettings,
     Settings,
+    StorageMode,
+    StorageSettings,
     StreamSettings,
 )
 from torrentfs.errors import EXIT_USER_ERROR, UserError
@@ -100,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let other users see the mount (needs user_allow_other in /etc/fuse.conf)",
     )
+    storage = mount.add_argument_group("storage")
+    storage.add_argument(
+        "--storage",
+        choices=[mode.value for mode in StorageMode],
+        help="memory: nothing is written to disk, fetched data lives in RAM and is forgotten "
+        "on exit; disk: fetched data is kept in --cache-dir and a remount resumes "
+        f"(default: ${STORAGE_MODE_ENV}, else memory)",
+    )
+    storage.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="disk storage: where each torrent gets a folder named by its info-hash "
+        "(default: $CACHE_DIRECTORY under systemd, else $XDG_CACHE_HOME/torrentfs)",
+    )
+    storage.add_argument(
+        "--download-all",
+        action="store_true",
+        help="also fetch the whole torrent in the background, behind what is read; "
+        "with --storage disk, to keep it",
+    )
     network = mount.add_argument_group("network")
     network.add_argument(
         "--listen",
@@ -157,6 +182,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             f"--readahead-max {args.readahead_max} must be at most half of --cache-size"
         )
     return Settings(
+        storage=StorageSettings(
+            mode=_storage_mode(args.storage),
+            cache_dir=args.cache_dir,
+            download_all=args.download_all,
+        ),
         cache_bytes=cache_bytes,
         metadata_timeout_s=parse_duration(args.metadata_timeout),
         allow_other=args.allow_other,
@@ -170,6 +200,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ),
         stream=stream,
     )
+
+
+def _storage_mode(flag: str | None) -> StorageMode:
+    """--storage, else $TORRENT_STORAGE_MODE, else memory."""
+    if flag is not None:
+        return StorageMode(flag)
+    from_env = os.environ.get(STORAGE_MODE_ENV)
+    if not from_env:
+        return StorageMode.MEMORY
+    try:
+        return StorageMode(from_env.strip().lower())
+    except ValueError:
+        raise UserError(
+            f"{STORAGE_MODE_ENV}={from_env!r} is not a storage mode: use memory or disk"
+        ) from None
 
 
 def configure_logging(verbose: bool, quiet: bool) -> None:

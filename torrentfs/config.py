@@ -4,7 +4,9 @@ The command line builds a `Settings`; every other module reads from it and
 defines no tunables of its own.
 """
 
+import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from torrentfs.source import Peer
 
@@ -29,6 +31,8 @@ MEDIA_EXTENSIONS = frozenset(
     }
 )
 DEFAULT_LISTEN = "0.0.0.0:6881,[::]:6881"
+# Read when --storage is not given, as WebTorrent-based set-ups name it.
+STORAGE_MODE_ENV = "TORRENT_STORAGE_MODE"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,24 @@ class StreamSettings:
     piece_reassert_s: float = 5.0
 
 
+class StorageMode(enum.StrEnum):
+    MEMORY = "memory"
+    DISK = "disk"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where torrent data lives, and whether all of it is fetched."""
+
+    mode: StorageMode = StorageMode.MEMORY
+    # Disk mode: the folder holding one folder per torrent (None: the default).
+    cache_dir: Path | None = None
+    # Fetch the whole torrent in the background, behind what readers need.
+    download_all: bool = False
+    # Disk mode: how often what was fetched is recorded for the next mount.
+    resume_save_interval_s: float = 60.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one mount needs to know."""
@@ -76,3 +98,4 @@ class Settings:
     allow_other: bool = False
     network: NetworkSettings = field(default_factory=NetworkSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)

@@ -13,17 +13,17 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, Self
 
 import libtorrent as lt
 import trio
 
 from torrentfs import __version__
-from torrentfs.config import NetworkSettings
+from torrentfs.config import NetworkSettings, StorageMode
 from torrentfs.errors import UserError
 from torrentfs.layout import FileEntry, TorrentLayout
 from torrentfs.source import Peer, Source
+from torrentfs.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ TICK_INTERVAL_MS = 100
 # with several rate-limited seeds, pieces split between them all finished
 # late, and a walk through small files ran at 1.9 MB/s of 4 instead of 2.9.
 WHOLE_PIECES_THRESHOLD_S = 5
+# The priority of pieces nobody reads with --download-all: the lowest that
+# still downloads, so any deadline goes first.
+BACKGROUND_PRIORITY = 1
+RESUME_SAVE_TIMEOUT_S = 10.0
 _ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
 
 
@@ -88,10 +92,24 @@ class Engine:
     `run()` pumps alerts to the listener until cancelled.
     """
 
-    def __init__(self, source: Source, network: NetworkSettings, save_path: Path) -> None:
+    def __init__(
+        self,
+        source: Source,
+        network: NetworkSettings,
+        storage: Storage,
+        download_all: bool = False,
+    ) -> None:
         """Create the session and add the torrent; raises UserError for a bad source."""
         self._source = source
-        params = self._add_params(network, save_path)
+        self._storage = storage
+        # Pieces nobody reads go back to this priority: 0, or 1 to fetch
+        # everything in the background.
+        self._background_priority = BACKGROUND_PRIORITY if download_all else 0
+        self._resume_saved = trio.Event()
+        params = self._add_params(network)
+        self.info_hash = _hex_info_hash(params.info_hashes)
+        params.save_path = str(storage.prepare(self.info_hash))
+        params = self._with_resume_data(params)
         self._alert_pipe = os.pipe()
         for fd in self._alert_pipe:
             os.set_blocking(fd, False)
@@ -99,7 +117,7 @@ class Engine:
         self._session.set_alert_fd(self._alert_pipe[1])
         self._handle = self._session.add_torrent(params)
         self.layout: TorrentLayout | None = None
-        if source.has_metadata:
+        if self._handle.status().has_metadata:
             self.layout = self._read_layout()
 
     def start(self) -> None:
@@ -109,7 +127,18 @@ class Engine:
         is "finished", seeds hang up on it, and the first read then waits
         for a reconnect.
         """
+        if self._background_priority and self.layout is not None:
+            self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
         self._handle.resume()
+
+    async def save_resume_data(self, timeout_s: float = RESUME_SAVE_TIMEOUT_S) -> None:
+        """Disk mode: write what libtorrent has to the cache folder, so a remount finds it."""
+        if self._storage.mode is not StorageMode.DISK:
+            return
+        self._resume_saved = trio.Event()
+        self._handle.save_resume_data(lt.torrent_handle.save_info_dict)
+        with trio.move_on_after(timeout_s):
+            await self._resume_saved.wait()
 
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
@@ -138,9 +167,9 @@ class Engine:
         self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
 
     def cancel_piece(self, piece: int) -> None:
-        """Stop fetching `piece`: no deadline, priority 0."""
+        """Stop fetching `piece` ahead of the rest: no deadline, background priority."""
         self._handle.reset_piece_deadline(piece)
-        self._handle.piece_priority(piece, 0)
+        self._handle.piece_priority(piece, self._background_priority)
 
     def wanted_pieces(self) -> list[int]:
         """Pieces libtorrent would still download: priority above 0 and not had."""
@@ -164,7 +193,32 @@ class Engine:
         assert info is not None, "called once the metadata is known"
         return layout_from_torrent_info(info)
 
-    def _add_params(self, network: NetworkSettings, save_path: Path) -> lt.add_torrent_params:
+    def _with_resume_data(self, params: lt.add_torrent_params) -> lt.add_torrent_params:
+        """Disk mode: what an earlier mount fetched, from its resume data."""
+        data = self._storage.load_resume_data()
+        if data is None:
+            return params
+        try:
+            resumed = lt.read_resume_data(data)
+        except RuntimeError as error:
+            log.warning("ignoring unreadable resume data (%s)", error)
+            return params
+        if _hex_info_hash(resumed.info_hashes) != self.info_hash:
+            log.warning("ignoring resume data of another torrent")
+            return params
+        if resumed.ti is None:
+            resumed.ti = params.ti
+        resumed.save_path = params.save_path
+        resumed.peers = list(params.peers)
+        resumed.trackers = list(resumed.trackers) or list(params.trackers)
+        resumed.flags = params.flags
+        # Piece priorities are this mount's business, not the last one's.
+        resumed.piece_priorities = []
+        resumed.file_priorities = []
+        log.info("resuming: %d pieces already in %s", sum(resumed.have_pieces), params.save_path)
+        return resumed
+
+    def _add_params(self, network: NetworkSettings) -> lt.add_torrent_params:
         source = self._source
         if source.torrent_data is not None:
             try:
@@ -179,7 +233,6 @@ class Engine:
         if source.trackers:
             params.trackers = list(source.trackers)
         params.peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
-        params.save_path = str(save_path)
         # Nothing is downloaded unless a read asks for it; not auto-managed, so
         # libtorrent's queueing never pauses the one torrent we serve. Added
         # paused: `start()` lets it connect once the first deadlines are set.
@@ -195,6 +248,8 @@ class Engine:
                 listener.piece_arrived(alert.piece, alert.buffer)
         elif isinstance(alert, lt.metadata_received_alert):
             self.layout = self._read_layout()
+            if self._background_priority:
+                self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
             log.info(
                 "metadata received: %s, %d files, %d pieces of %d KiB",
                 self.layout.name,
@@ -203,6 +258,12 @@ class Engine:
                 self.layout.piece_length // 1024,
             )
             listener.metadata_ready(self.layout)
+        elif isinstance(alert, lt.save_resume_data_alert):
+            self._storage.save_resume_data(lt.write_resume_data_buf(alert.params))
+            self._resume_saved.set()
+        elif isinstance(alert, lt.save_resume_data_failed_alert):
+            log.warning("could not save resume data: %s", alert.message())
+            self._resume_saved.set()
         elif isinstance(alert, lt.hash_failed_alert):
             log.warning("piece %d failed its hash check; fetching it again", alert.piece_index)
         elif alert.category() & lt.alert_category.error:
@@ -246,6 +307,10 @@ def _info_hashes(source: Source) -> lt.info_hash_t:
         return lt.info_hash_t(v1)
     assert v2 is not None, "a source without metadata has an info-hash"
     return lt.info_hash_t(v2)
+
+
+def _hex_info_hash(hashes: lt.info_hash_t) -> str:
+    return str(hashes.v1) if hashes.has_v1() else str(hashes.v2)
 
 
 def _drain(fd: int) -> None:

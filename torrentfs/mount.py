@@ -15,13 +15,13 @@ from types import FrameType
 import pyfuse3
 import trio
 
-from torrentfs.config import Settings
+from torrentfs.config import Settings, StorageMode
 from torrentfs.content import TorrentContent
 from torrentfs.engine import Engine
 from torrentfs.errors import UserError
 from torrentfs.fs import TorrentOperations
 from torrentfs.source import Source
-from torrentfs.workdir import create_workdir, remove_workdir
+from torrentfs.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,14 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
     check_mountpoint(mountpoint)
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
-    workdir = create_workdir()
+    storage = Storage(settings.storage.mode, settings.storage.cache_dir)
     try:
-        with Engine(source, settings.network, workdir) as engine:
+        with Engine(source, settings.network, storage, settings.storage.download_all) as engine:
             _serve_mounted(engine, source, mountpoint, settings)
     except _Interrupted:
         log.info("stopped by a signal before the mount was up")
     finally:
-        remove_workdir(workdir)
+        storage.close()
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
 
@@ -89,14 +89,17 @@ def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: S
             "installed? run as root or add the user to the fuse group)"
         ) from None
     try:
-        trio.run(_serve, engine, content, source, mountpoint)
+        trio.run(_serve, engine, content, source, mountpoint, settings)
     finally:
         pyfuse3.close(unmount=True)
         log.info("unmounted %s", mountpoint)
 
 
-async def _serve(engine: Engine, content: TorrentContent, source: Source, mountpoint: Path) -> None:
+async def _serve(
+    engine: Engine, content: TorrentContent, source: Source, mountpoint: Path, settings: Settings
+) -> None:
     log.info("mounted %s at %s", source.label, mountpoint)
+    fuse_scope = trio.CancelScope()
     async with trio.open_nursery() as nursery:
         if engine.layout is not None:
             content.metadata_ready(engine.layout)
@@ -104,21 +107,32 @@ async def _serve(engine: Engine, content: TorrentContent, source: Source, mountp
             peers = ", ".join(str(peer) for peer in source.peers) or "DHT, trackers and peers"
             log.info("fetching metadata from %s", peers)
             nursery.start_soon(_report_metadata_wait, engine, content)
-        engine.start()
         nursery.start_soon(engine.run, content)
-        nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-        await pyfuse3.main()
+        nursery.start_soon(_stop_on_signal, fuse_scope)
+        if settings.storage.mode is StorageMode.DISK:
+            nursery.start_soon(_save_resume_periodically, engine, settings)
+        engine.start()
+        with fuse_scope:
+            await pyfuse3.main()
+        # The alert pump still runs: the last resume data can be written.
+        await engine.save_resume_data()
         nursery.cancel_scope.cancel()
 
 
-async def _stop_on_signal(scope: trio.CancelScope) -> None:
+async def _stop_on_signal(fuse_scope: trio.CancelScope) -> None:
     with trio.open_signal_receiver(*_SHUTDOWN_SIGNALS) as signals:
         async for signum in signals:
             log.info("%s: unmounting", signal.Signals(signum).name)
             pyfuse3.terminate()
             # Reads blocked on pieces would keep the FUSE loop alive; end them.
-            scope.cancel()
+            fuse_scope.cancel()
             return
+
+
+async def _save_resume_periodically(engine: Engine, settings: Settings) -> None:
+    while True:
+        await trio.sleep(settings.storage.resume_save_interval_s)
+        await engine.save_resume_data()
 
 
 async def _report_metadata_wait(engine: Engine, content: TorrentContent) -> None:
