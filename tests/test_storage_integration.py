@@ -1,13 +1,21 @@
 """Storage modes on real mounts: memory writes nothing to disk, disk mode resumes."""
 
 import hashlib
+import json
+import os
+import random
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import libtorrent as lt
 import pytest
 
-from torrentfs.loopback import MountProcess
+from tests.conftest import SampleTorrent
+from torrentfs.fs import STATUS_XATTR
+from torrentfs.loopback import MountProcess, make_torrent
+from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
 
@@ -89,3 +97,121 @@ def _wait(condition, limit_s: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return condition()
+
+
+GIB = 1 << 30
+MIB = 1 << 20
+BUDGET = 128 * MIB
+# RAM store plus working files within the budget, 15% slack, and room for
+# Python and libtorrent themselves.
+PEAK_LIMIT = BUDGET * 1.15 + 96 * MIB
+
+
+@pytest.fixture(scope="module")
+def one_gib(tmp_path_factory) -> SampleTorrent:
+    folder = tmp_path_factory.mktemp("gib")
+    path = folder / "big.bin"
+    rng = random.Random(1024)
+    with path.open("wb") as out:
+        for _ in range(GIB // (16 * MIB)):
+            out.write(rng.randbytes(16 * MIB))
+    data = make_torrent(path, MIB)
+    torrent_path = folder / "big.torrent"
+    torrent_path.write_bytes(data)
+    return SampleTorrent(path, data, torrent_path, MIB)
+
+
+class _MemorySampler:
+    """Samples a process's private memory plus its working folder every 100 ms."""
+
+    def __init__(self, pid: int, folder: Path) -> None:
+        self.peak = 0
+        self._pid, self._folder = pid, folder
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                status = Path(f"/proc/{self._pid}/status").read_text()
+                rss_anon = int(status.split("RssAnon:")[1].split()[0]) * 1024
+                files = sum(
+                    p.stat().st_blocks * 512 for p in self._folder.rglob("*") if p.is_file()
+                )
+            except (OSError, IndexError):
+                continue
+            self.peak = max(self.peak, rss_anon + files)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def test_memory_mode_reads_1gib_within_a_128m_budget_and_never_uploads_forgotten_pieces(
+    one_gib, seeder_for, mount
+):
+    seeder = seeder_for(one_gib)
+    mounted = mount(
+        one_gib.torrent_path, "--cache-size", "128M", "--peer", "{}:{}".format(*seeder.endpoint)
+    )
+    path = mounted.mountpoint / "big.bin"
+    sampler = _MemorySampler(mounted.process.pid, memory_root() / str(mounted.process.pid))
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(MIB):
+            digest.update(chunk)
+    peak = sampler.stop()
+    expected = hashlib.sha256(one_gib.root.read_bytes()).hexdigest()
+    assert digest.hexdigest() == expected
+    print(
+        f"peak private memory + working files: {peak / MIB:.1f} MiB (limit {PEAK_LIMIT / MIB:.0f})"
+    )
+    assert peak <= PEAK_LIMIT
+    assert "forgot" in mounted.log_text()
+
+    # Pieces from the start were forgotten: they come back, right.
+    original = one_gib.root.open("rb")
+    rng = random.Random(20)
+    with path.open("rb") as handle:
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        for _ in range(20):
+            offset, length = rng.randrange(0, 64 * MIB), rng.randrange(1, 3 * MIB)
+            original.seek(offset)
+            assert os.pread(handle.fileno(), length, offset) == original.read(length)
+
+    # A second leecher that only knows torrentfs gets only pieces that pass their hash.
+    status = json.loads(os.getxattr(mounted.mountpoint, STATUS_XATTR))
+    received, failed = _leech_from(one_gib, ("127.0.0.1", status["listen_port"]))
+    assert received > 0
+    assert failed == 0
+
+
+def _leech_from(sample: SampleTorrent, peer: tuple[str, int], limit_s: float = 20.0):
+    settings: lt.settings_pack = {
+        "listen_interfaces": "127.0.0.3:0",
+        "outgoing_interfaces": "127.0.0.3",
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "alert_mask": lt.alert_category.status
+        | lt.alert_category.error
+        | lt.alert_category.piece_progress,
+    }
+    session = lt.session(settings)
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as save:
+        params = lt.load_torrent_buffer(sample.data)
+        params.save_path = save
+        params.peers = [peer]
+        handle = session.add_torrent(params)
+        received = failed = 0
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and received < 16:
+            session.wait_for_alert(200)
+            for alert in session.pop_alerts():
+                received += isinstance(alert, lt.piece_finished_alert)
+                failed += isinstance(alert, lt.hash_failed_alert)
+        session.remove_torrent(handle)
+    return received, failed

@@ -28,6 +28,7 @@ from torrentfs.config import (
     StorageMode,
     StorageSettings,
     StreamSettings,
+    store_bytes,
 )
 from torrentfs.errors import EXIT_USER_ERROR, UserError
 from torrentfs.source import parse_peer, parse_source
@@ -75,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mount.add_argument(
         "--readahead-max",
-        default=f"{DEFAULT_READAHEAD_MAX_BYTES >> 20}M",
         metavar="SIZE",
-        help="largest read-ahead window per reader (default: %(default)s; at most half the cache)",
+        help=f"largest read-ahead window per reader (default: {DEFAULT_READAHEAD_MAX_BYTES >> 20}M,"
+        " or less if the cache is small: a window gets at most half the RAM store)",
     )
     mount.add_argument(
         "--head-size",
@@ -168,22 +169,30 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UserError(
             f"--cache-size {args.cache_size} is too small: use at least {MIN_CACHE_BYTES >> 20}M"
         )
+    storage_mode = _storage_mode(args.storage)
+    window_limit = store_bytes(cache_bytes, storage_mode) // 2
+    if args.readahead_max is None:
+        readahead_max = min(DEFAULT_READAHEAD_MAX_BYTES, window_limit)
+    else:
+        readahead_max = parse_size(args.readahead_max)
+        if readahead_max > window_limit:
+            raise UserError(
+                f"--readahead-max {args.readahead_max} is more than half the RAM store "
+                f"({window_limit >> 20} MiB with this --cache-size and --storage): "
+                "raise --cache-size or lower --readahead-max"
+            )
     stream = StreamSettings(
         readahead_s=parse_duration(args.readahead),
         readahead_min_bytes=parse_size(args.readahead_min),
-        readahead_max_bytes=parse_size(args.readahead_max),
+        readahead_max_bytes=readahead_max,
         head_bytes=parse_size(args.head_size),
         tail_bytes=parse_size(args.tail_size),
     )
     if stream.readahead_min_bytes > stream.readahead_max_bytes:
         raise UserError("--readahead-min must not be larger than --readahead-max")
-    if stream.readahead_max_bytes > cache_bytes // 2:
-        raise UserError(
-            f"--readahead-max {args.readahead_max} must be at most half of --cache-size"
-        )
     return Settings(
         storage=StorageSettings(
-            mode=_storage_mode(args.storage),
+            mode=storage_mode,
             cache_dir=args.cache_dir,
             download_all=args.download_all,
         ),

@@ -99,3 +99,12 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+
+
+def store_bytes(cache_bytes: int, mode: StorageMode) -> int:
+    """The RAM store's share of `cache_bytes`.
+
+    In memory mode libtorrent's working files live in RAM too and get the
+    other half; on disk the store has it all.
+    """
+    return cache_bytes // 2 if mode is StorageMode.MEMORY else cache_bytes

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import trio
 
-from torrentfs.config import Settings
+from torrentfs.budget import WorkingFiles
+from torrentfs.config import Settings, StorageMode, store_bytes
 from torrentfs.engine import EngineStatus
 from torrentfs.layout import TorrentLayout
 from torrentfs.stream import FileReader, PieceFetcher, PieceRequester, Walk
@@ -31,6 +32,8 @@ class Torrent(PieceRequester, Protocol):
     def status(self) -> EngineStatus: ...
 
     def wanted_pieces(self) -> list[int]: ...
+
+    async def forget(self, pieces: list[int], listener: "TorrentContent") -> bool: ...
 
 
 class MetadataTimeout(Exception):
@@ -55,6 +58,32 @@ class TorrentContent:
         self._settings = settings
         self.metadata_known = trio.Event()
         self._known: _Known | None = None
+        self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
+        self._working_files = (
+            WorkingFiles(settings.cache_bytes - self._store_bytes)
+            if settings.storage.mode is StorageMode.MEMORY
+            else None
+        )
+        self._over_budget = trio.Event()
+
+    async def keep_within_budget(self) -> None:
+        """Memory mode: forget the oldest pieces of libtorrent's files past their share.
+
+        Runs until cancelled; forgetting happens in batches, since each costs
+        the torrent a reconnect.
+        """
+        working = self._working_files
+        if working is None:
+            return
+        while True:
+            await self._over_budget.wait()
+            self._over_budget = trio.Event()
+            known = self._known
+            if known is None or not working.over_budget:
+                continue
+            victims = working.victims(busy=set(known.fetcher.requested_pieces))
+            if victims and await self._torrent.forget(victims, self):
+                working.forget(victims)
 
     @property
     def layout(self) -> TorrentLayout | None:
@@ -97,7 +126,9 @@ class TorrentContent:
             **dataclasses.asdict(self._torrent.status()),
         }
         if known:
+            working = self._working_files
             status |= {
+                "working_files_bytes": working.bytes if working else None,
                 "store": dataclasses.asdict(known.fetcher.store.stats()),
                 "requested_pieces": known.fetcher.requested_pieces,
                 "claimed_pieces": known.fetcher.claimed_pieces,
@@ -109,7 +140,7 @@ class TorrentContent:
 
     def metadata_ready(self, layout: TorrentLayout) -> None:
         fetcher = PieceFetcher(
-            self._torrent, self._settings.cache_bytes, self._settings.stream, layout.piece_length
+            self._torrent, self._store_bytes, self._settings.stream, layout.piece_length
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
         self.metadata_known.set()
@@ -118,6 +149,14 @@ class TorrentContent:
     def piece_arrived(self, piece: int, data: bytes) -> None:
         if self._known is not None:
             self._known.fetcher.piece_arrived(piece, data)
+        if self._working_files is not None:
+            self._working_files.add(piece, len(data))
+            if self._working_files.over_budget:
+                self._over_budget.set()
+
+    def torrent_restarted(self) -> None:
+        if self._known is not None:
+            self._known.fetcher.request_again()
 
     def piece_failed(self, piece: int, reason: str) -> None:
         if self._known is not None:

@@ -8,11 +8,14 @@ errors) to an `EngineListener` from a trio task.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import logging
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, Self
 
 import libtorrent as lt
@@ -23,7 +26,7 @@ from torrentfs.config import NetworkSettings, StorageMode
 from torrentfs.errors import UserError
 from torrentfs.layout import FileEntry, TorrentLayout
 from torrentfs.source import Peer, Source
-from torrentfs.storage import Storage
+from torrentfs.storage import Storage, punch_hole
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,9 @@ class EngineListener(Protocol):
 
     def piece_failed(self, piece: int, reason: str) -> None: ...
 
+    def torrent_restarted(self) -> None:
+        """The torrent was re-added: every piece still wanted must be asked for again."""
+
 
 @dataclass(frozen=True)
 class EngineStatus:
@@ -64,6 +70,7 @@ class EngineStatus:
     upload_rate: int
     downloaded_bytes: int
     uploaded_bytes: int
+    listen_port: int
 
 
 def session_settings(network: NetworkSettings) -> lt.settings_pack:
@@ -106,6 +113,13 @@ class Engine:
         # everything in the background.
         self._background_priority = BACKGROUND_PRIORITY if download_all else 0
         self._resume_saved = trio.Event()
+        self._resume_data: bytes | None = None
+        self._removed = trio.Event()
+        # False while the torrent is out of the session to forget pieces.
+        self._in_session = True
+        self._file_paths: list[Path] = []
+        # Set once the metadata came from peers, until piece priorities follow.
+        self._piece_priorities_due = False
         params = self._add_params(network)
         self.info_hash = _hex_info_hash(params.info_hashes)
         params.save_path = str(storage.prepare(self.info_hash))
@@ -127,18 +141,70 @@ class Engine:
         is "finished", seeds hang up on it, and the first read then waits
         for a reconnect.
         """
-        if self._background_priority and self.layout is not None:
-            self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
         self._handle.resume()
 
-    async def save_resume_data(self, timeout_s: float = RESUME_SAVE_TIMEOUT_S) -> None:
+    async def save_resume_data(self) -> None:
         """Disk mode: write what libtorrent has to the cache folder, so a remount finds it."""
-        if self._storage.mode is not StorageMode.DISK:
-            return
+        if self._storage.mode is StorageMode.DISK and self._in_session:
+            await self._fetch_resume_params()
+
+    async def forget(self, pieces: list[int], listener: EngineListener) -> bool:
+        """Make libtorrent drop verified `pieces` and free their bytes in the working files.
+
+        The bindings offer one way: take the torrent out of the session, punch
+        holes where the pieces were, and add it back from its resume data with
+        those pieces cleared. It is out of the session before the bytes go, so
+        it never uploads a piece it no longer holds. Returns False (nothing
+        changed) if libtorrent did not give its resume data in time.
+        """
+        params = await self._fetch_resume_params()
+        if params is None or self.layout is None:
+            return False
+        self._in_session = False
+        self._removed = trio.Event()
+        self._session.remove_torrent(self._handle)
+        with trio.move_on_after(RESUME_SAVE_TIMEOUT_S):
+            await self._removed.wait()
+        for piece in pieces:
+            self._punch_piece(piece)
+        have = list(params.have_pieces)
+        for piece in pieces:
+            if piece < len(have):
+                have[piece] = False
+        params.have_pieces = have
+        self._set_priorities(params)
+        params.flags = _ADD_FLAGS | lt.torrent_flags.paused
+        self._handle = self._session.add_torrent(params)
+        self._in_session = True
+        listener.torrent_restarted()
+        self._handle.resume()
+        log.info("forgot %d pieces to stay within the memory budget", len(pieces))
+        return True
+
+    async def _fetch_resume_params(self) -> lt.add_torrent_params | None:
         self._resume_saved = trio.Event()
+        self._resume_data = None
         self._handle.save_resume_data(lt.torrent_handle.save_info_dict)
-        with trio.move_on_after(timeout_s):
+        with trio.move_on_after(RESUME_SAVE_TIMEOUT_S):
             await self._resume_saved.wait()
+        return None if self._resume_data is None else lt.read_resume_data(self._resume_data)
+
+    def _punch_piece(self, piece: int) -> None:
+        assert self.layout is not None
+        start = piece * self.layout.piece_length
+        end = start + self.layout.piece_size(piece)
+        for file in self.layout.files:
+            overlap_start = max(start, file.offset)
+            overlap_end = min(end, file.offset + file.size)
+            if overlap_start >= overlap_end or file.is_padding:
+                continue
+            # A file nobody read from was never created.
+            with contextlib.suppress(FileNotFoundError):
+                punch_hole(
+                    self._file_paths[file.index],
+                    overlap_start - file.offset,
+                    overlap_end - overlap_start,
+                )
 
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
@@ -164,15 +230,21 @@ class Engine:
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
         """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""
-        self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
+        if self._in_session:
+            self._handle.set_piece_deadline(
+                piece, deadline_ms, lt.torrent_handle.alert_when_available
+            )
 
     def cancel_piece(self, piece: int) -> None:
         """Stop fetching `piece` ahead of the rest: no deadline, background priority."""
-        self._handle.reset_piece_deadline(piece)
-        self._handle.piece_priority(piece, self._background_priority)
+        if self._in_session:
+            self._handle.reset_piece_deadline(piece)
+            self._handle.piece_priority(piece, self._background_priority)
 
     def wanted_pieces(self) -> list[int]:
         """Pieces libtorrent would still download: priority above 0 and not had."""
+        if not self._in_session:
+            return []
         have = self._handle.status(lt.status_flags_t.query_pieces).pieces
         priorities = self._handle.get_piece_priorities()
         return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
@@ -186,11 +258,15 @@ class Engine:
             upload_rate=status.upload_payload_rate,
             downloaded_bytes=status.total_payload_download,
             uploaded_bytes=status.total_payload_upload,
+            listen_port=self._session.listen_port(),
         )
 
     def _read_layout(self) -> TorrentLayout:
         info = self._handle.torrent_file()
         assert info is not None, "called once the metadata is known"
+        files = info.files()
+        save_path = Path(self._handle.status().save_path)
+        self._file_paths = [save_path / files.file_path(i) for i in range(files.num_files())]
         return layout_from_torrent_info(info)
 
     def _with_resume_data(self, params: lt.add_torrent_params) -> lt.add_torrent_params:
@@ -213,8 +289,7 @@ class Engine:
         resumed.trackers = list(resumed.trackers) or list(params.trackers)
         resumed.flags = params.flags
         # Piece priorities are this mount's business, not the last one's.
-        resumed.piece_priorities = []
-        resumed.file_priorities = []
+        self._set_priorities(resumed)
         log.info("resuming: %d pieces already in %s", sum(resumed.have_pieces), params.save_path)
         return resumed
 
@@ -233,23 +308,41 @@ class Engine:
         if source.trackers:
             params.trackers = list(source.trackers)
         params.peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
-        # Nothing is downloaded unless a read asks for it; not auto-managed, so
-        # libtorrent's queueing never pauses the one torrent we serve. Added
-        # paused: `start()` lets it connect once the first deadlines are set.
-        params.flags |= lt.torrent_flags.default_dont_download | lt.torrent_flags.paused
-        params.flags &= ~lt.torrent_flags.auto_managed
+        # Added paused: `start()` lets it connect once the first deadlines are set.
+        params.flags = _ADD_FLAGS | lt.torrent_flags.paused
+        if params.ti is not None:
+            self._set_priorities(params)
+        else:
+            # Until the metadata says how many pieces there are.
+            params.flags |= lt.torrent_flags.default_dont_download
         return params
+
+    def _set_priorities(self, params: lt.add_torrent_params) -> None:
+        """Every file wanted, every piece at the background priority (0: only what is read).
+
+        Files at priority 0 would make libtorrent keep pieces in a part file
+        of its own layout, where they could not be forgotten one by one.
+        """
+        assert params.ti is not None
+        params.file_priorities = [1] * params.ti.num_files()
+        params.piece_priorities = [self._background_priority] * params.ti.num_pieces()
 
     def _dispatch(self, alert: lt.alert, listener: EngineListener) -> None:
         if isinstance(alert, lt.read_piece_alert):
-            if alert.error.value():
+            if alert.error.value() == errno.ECANCELED:
+                # The torrent left the session (forgetting pieces); asked again after.
+                log.debug("reading piece %d cancelled", alert.piece)
+            elif alert.error.value():
                 listener.piece_failed(alert.piece, alert.error.message())
             else:
                 listener.piece_arrived(alert.piece, alert.buffer)
         elif isinstance(alert, lt.metadata_received_alert):
             self.layout = self._read_layout()
-            if self._background_priority:
-                self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
+            # As _set_priorities, now that the counts are known. libtorrent
+            # applies file priorities later and then resets every piece to
+            # them: the piece priorities follow on file_prio_alert.
+            self._handle.prioritize_files([1] * len(self.layout.files))
+            self._piece_priorities_due = True
             log.info(
                 "metadata received: %s, %d files, %d pieces of %d KiB",
                 self.layout.name,
@@ -259,11 +352,20 @@ class Engine:
             )
             listener.metadata_ready(self.layout)
         elif isinstance(alert, lt.save_resume_data_alert):
-            self._storage.save_resume_data(lt.write_resume_data_buf(alert.params))
+            # Serialised at once: the alert's params die with the next pop_alerts.
+            self._resume_data = lt.write_resume_data_buf(alert.params)
+            self._storage.save_resume_data(self._resume_data)
             self._resume_saved.set()
+        elif isinstance(alert, lt.torrent_removed_alert):
+            self._removed.set()
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             log.warning("could not save resume data: %s", alert.message())
             self._resume_saved.set()
+        elif isinstance(alert, lt.file_prio_alert) and self._piece_priorities_due:
+            assert self.layout is not None
+            self._piece_priorities_due = False
+            self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
+            listener.torrent_restarted()
         elif isinstance(alert, lt.hash_failed_alert):
             log.warning("piece %d failed its hash check; fetching it again", alert.piece_index)
         elif alert.category() & lt.alert_category.error:
@@ -307,6 +409,12 @@ def _info_hashes(source: Source) -> lt.info_hash_t:
         return lt.info_hash_t(v1)
     assert v2 is not None, "a source without metadata has an info-hash"
     return lt.info_hash_t(v2)
+
+
+# Not auto-managed, so libtorrent's queueing never pauses the one torrent we serve.
+_ADD_FLAGS = (
+    lt.torrent_flags.default_flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+)
 
 
 def _hex_info_hash(hashes: lt.info_hash_t) -> str:

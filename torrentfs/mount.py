@@ -108,6 +108,7 @@ async def _serve(
             log.info("fetching metadata from %s", peers)
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
+        nursery.start_soon(content.keep_within_budget)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:
             nursery.start_soon(_save_resume_periodically, engine, settings)

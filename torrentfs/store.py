@@ -61,6 +61,10 @@ class PieceStore:
             self._hits += 1
         return data
 
+    def peek(self, piece: int) -> bytes | None:
+        """The piece's bytes if present, without counting a hit or a miss."""
+        return self._cache.get(piece)
+
     def put(self, piece: int, data: bytes) -> None:
         """Keep `data`, evicting the least recently used pieces to stay within budget.
 

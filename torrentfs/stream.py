@@ -139,6 +139,10 @@ class PieceFetcher:
         return await self._wait(piece)
 
     async def _wait(self, piece: int) -> bytes:
+        # The piece may have arrived since the caller looked.
+        data = self.store.peek(piece)
+        if data is not None:
+            return data
         self._request(piece, trio.current_time(), 0.0)
         pending = self._pending[piece]
         pending.waiters += 1
@@ -182,6 +186,12 @@ class PieceFetcher:
     def piece_failed(self, piece: int, reason: str) -> None:
         # Waiters keep waiting: their periodic re-request asks again.
         log.warning("reading piece %d failed (%s); will ask again", piece, reason)
+
+    def request_again(self) -> None:
+        """Ask libtorrent again for every piece in flight (it forgot all requests)."""
+        for piece, pending in self._pending.items():
+            deadline_ms = max(0, round((pending.due - trio.current_time()) * 1000))
+            self._requester.request_piece(piece, deadline_ms)
 
     @property
     def requested_pieces(self) -> list[int]:

@@ -1,0 +1,26 @@
+from torrentfs.budget import WorkingFiles
+
+
+def test_counts_each_piece_once():
+    files = WorkingFiles(budget_bytes=1000)
+    files.add(1, 400)
+    files.add(1, 400)
+    assert files.bytes == 400 and 1 in files and not files.over_budget
+
+
+def test_victims_are_the_oldest_down_to_half_the_budget():
+    files = WorkingFiles(budget_bytes=1000)
+    for piece in range(6):
+        files.add(piece, 200)
+    assert files.over_budget
+    assert files.victims(busy=set()) == [0, 1, 2, 3]
+    assert files.victims(busy={1}) == [0, 2, 3, 4]
+    files.forget([0, 2, 3, 4])
+    assert files.bytes == 400 and not files.over_budget
+    assert 1 in files and 0 not in files
+
+
+def test_nothing_to_forget_under_the_low_mark():
+    files = WorkingFiles(budget_bytes=1000)
+    files.add(7, 300)
+    assert files.victims(busy=set()) == []

@@ -1,0 +1,55 @@
+"""The memory budget of libtorrent's working files: which verified pieces to forget.
+
+Pure bookkeeping. In memory mode libtorrent keeps every verified piece in its
+working files on tmpfs, which is RAM too; this keeps count of them in the
+order they arrived and picks the oldest to forget when they outgrow their
+share of `--cache-size`. Forgetting itself (libtorrent dropping the pieces,
+holes punched in the files) is the engine's job.
+"""
+
+from collections import OrderedDict
+from collections.abc import Container
+
+# Forgetting costs a reconnect, so it frees a good share at once: down to
+# this fraction of the budget.
+FORGET_DOWN_TO = 0.5
+
+
+class WorkingFiles:
+    """Verified pieces in libtorrent's working files, oldest first."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._pieces: OrderedDict[int, int] = OrderedDict()
+        self.bytes = 0
+
+    def add(self, piece: int, size: int) -> None:
+        if piece not in self._pieces:
+            self._pieces[piece] = size
+            self.bytes += size
+
+    def __contains__(self, piece: int) -> bool:
+        return piece in self._pieces
+
+    @property
+    def over_budget(self) -> bool:
+        return self.bytes > self.budget_bytes
+
+    def victims(self, busy: Container[int]) -> list[int]:
+        """The oldest pieces whose forgetting brings the files down to their low mark.
+
+        Pieces in `busy` (being read back from the files) are passed over.
+        """
+        target = self.budget_bytes * FORGET_DOWN_TO
+        chosen, remaining = [], self.bytes
+        for piece, size in self._pieces.items():
+            if remaining <= target:
+                break
+            if piece not in busy:
+                chosen.append(piece)
+                remaining -= size
+        return chosen
+
+    def forget(self, pieces: list[int]) -> None:
+        for piece in pieces:
+            self.bytes -= self._pieces.pop(piece, 0)
