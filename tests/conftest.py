@@ -130,5 +130,5 @@ def mount(tmp_path: Path) -> Iterator[Callable[..., MountProcess]]:
 
     yield start
     for process in mounts:
-        process.cleanup()
+        process.close()
         assert not os.path.ismount(process.mountpoint)

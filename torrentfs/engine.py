@@ -16,12 +16,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Self
+from typing import Protocol
 
 import libtorrent as lt
 import trio
 
 from torrentfs import __version__
+from torrentfs.closing import Closing
 from torrentfs.config import NetworkSettings, StorageMode
 from torrentfs.errors import UserError
 from torrentfs.layout import FileEntry, TorrentLayout
@@ -93,7 +94,7 @@ def session_settings(network: NetworkSettings) -> lt.settings_pack:
     }
 
 
-class Engine:
+class Engine(Closing):
     """One torrent in one libtorrent session, from construction until `close()`.
 
     `run()` pumps alerts to the listener until cancelled.
@@ -212,12 +213,6 @@ class Engine:
         del self._session
         for fd in self._alert_pipe:
             os.close(fd)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     async def run(self, listener: EngineListener) -> None:
         """Deliver alerts to `listener` until cancelled."""

@@ -15,10 +15,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self, cast
+from typing import cast
 
 import libtorrent as lt
+
+from torrentfs.closing import Closing
 
 # Flags that keep a torrentfs child on loopback, talking only to given peers.
 LOOPBACK_MOUNT_FLAGS = (
@@ -70,7 +71,7 @@ def magnet_for(torrent_data: bytes, peers: Sequence[tuple[str, int]]) -> str:
     return uri + "".join(f"&x.pe={host}:{port}" for host, port in peers)
 
 
-class Seeder:
+class Seeder(Closing):
     """A libtorrent session on one loopback address seeding one torrent."""
 
     def __init__(
@@ -122,14 +123,8 @@ class Seeder:
         self._session.remove_torrent(self._handle)
         self._session.pause()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class MountProcess:
+class MountProcess(Closing):
     """`torrentfs mount` in a child process, unmounted and reaped on exit whatever happens."""
 
     def __init__(
@@ -177,7 +172,7 @@ class MountProcess:
     def wait_exit(self, timeout_s: float = UNMOUNT_WAIT_S) -> int:
         return self.process.wait(timeout=timeout_s)
 
-    def cleanup(self) -> None:
+    def close(self) -> None:
         """Make sure nothing is left: no process, no mount."""
         if self.process.poll() is None:
             if os.path.ismount(self.mountpoint):
@@ -194,17 +189,6 @@ class MountProcess:
                 ["fusermount3", "-uz", str(self.mountpoint)], check=False, capture_output=True
             )
         self._log.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.cleanup()
 
 
 def _is_stale(path: Path) -> bool:

@@ -108,7 +108,7 @@ class TorrentfsClient(FuseClient):
     def stop(self) -> None:
         assert self._mount is not None
         self._mount.unmount()
-        self._mount.cleanup()
+        self._mount.close()
 
 
 class BtfsClient(FuseClient):

@@ -2,11 +2,10 @@
 
 from contextlib import ExitStack
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from torrentfs.bench.content import BenchContent
 from torrentfs.bench.tracker import LoopbackTracker
+from torrentfs.closing import Closing
 from torrentfs.loopback import Seeder, with_trackers
 
 SEEDER_ADDRESSES = ("127.0.0.2", "127.0.0.3")
@@ -14,7 +13,7 @@ SEEDER_ADDRESSES = ("127.0.0.2", "127.0.0.3")
 SEEDER_RATE_BYTES_S = 2_000_000
 
 
-class Swarm:
+class Swarm(Closing):
     """Seeders of one content, a tracker naming them, and a .torrent announcing to it."""
 
     def __init__(self, content: BenchContent, run_dir: Path, rate_bytes_s: int) -> None:
@@ -36,14 +35,3 @@ class Swarm:
 
     def close(self) -> None:
         self._stack.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -8,8 +8,8 @@ import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+
+from torrentfs.closing import Closing
 
 ANNOUNCE_INTERVAL_S = 30
 
@@ -18,7 +18,7 @@ def _compact(peers: list[tuple[str, int]]) -> bytes:
     return b"".join(socket.inet_aton(host) + struct.pack(">H", port) for host, port in peers)
 
 
-class LoopbackTracker:
+class LoopbackTracker(Closing):
     """Serves `/announce` on 127.0.0.1 with the peers given to it."""
 
     def __init__(self, peers: list[tuple[str, int]]) -> None:
@@ -51,14 +51,3 @@ class LoopbackTracker:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
