@@ -33,6 +33,8 @@ class Torrent(PieceRequester, Protocol):
 
     def wanted_pieces(self) -> list[int]: ...
 
+    def had_pieces(self) -> list[int]: ...
+
     async def forget(self, pieces: list[int], listener: "TorrentContent") -> bool: ...
 
 
@@ -59,15 +61,11 @@ class TorrentContent:
         self.metadata_known = trio.Event()
         self._known: _Known | None = None
         self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
-        self._working_files = (
-            WorkingFiles(settings.cache_bytes - self._store_bytes)
-            if settings.storage.mode is StorageMode.MEMORY
-            else None
-        )
+        self._working_files = _working_files(settings, self._store_bytes)
         self._over_budget = trio.Event()
 
     async def keep_within_budget(self) -> None:
-        """Memory mode: forget the oldest pieces of libtorrent's files past their share.
+        """Forget the oldest pieces of libtorrent's files when they pass their budget.
 
         Runs until cancelled; forgetting happens in batches, since each costs
         the torrent a reconnect.
@@ -143,6 +141,10 @@ class TorrentContent:
             self._torrent, self._store_bytes, self._settings.stream, layout.piece_length
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
+        if self._working_files is not None:
+            # Disk mode: what an earlier mount left counts against the limit.
+            for piece in self._torrent.had_pieces():
+                self._working_files.add(piece, layout.piece_size(piece))
         self.metadata_known.set()
         self._preload_head(layout, fetcher)
 
@@ -174,3 +176,12 @@ class TorrentContent:
             return
         largest = max(candidates, key=lambda f: f.size)
         fetcher.claim(STARTUP_OWNER, {layout.pieces_of_file(largest).start: 0})
+
+
+def _working_files(settings: Settings, store_bytes_: int) -> WorkingFiles | None:
+    """The budget of libtorrent's files: the rest of --cache-size, or --disk-limit on disk."""
+    if settings.storage.mode is StorageMode.MEMORY:
+        return WorkingFiles(settings.cache_bytes - store_bytes_)
+    if settings.storage.disk_limit_bytes is not None:
+        return WorkingFiles(settings.storage.disk_limit_bytes)
+    return None

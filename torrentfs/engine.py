@@ -179,7 +179,7 @@ class Engine(Closing):
         self._in_session = True
         listener.torrent_restarted()
         self._handle.resume()
-        log.info("forgot %d pieces to stay within the memory budget", len(pieces))
+        log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
         return True
 
     async def _fetch_resume_params(self) -> lt.add_torrent_params | None:
@@ -243,6 +243,11 @@ class Engine(Closing):
         have = self._handle.status(lt.status_flags_t.query_pieces).pieces
         priorities = self._handle.get_piece_priorities()
         return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
+
+    def had_pieces(self) -> list[int]:
+        """Pieces libtorrent has verified in its files."""
+        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
+        return [piece for piece, had in enumerate(have) if had]
 
     def status(self) -> EngineStatus:
         status = self._handle.status()

@@ -22,7 +22,8 @@ DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) /
 WEBTORRENT = Path(".bench-tools/node_modules/.bin/webtorrent")
 DOCS = Path("docs/benchmarks.md")
 NETNS_PREFIX = "torrentfs-bench-"
-SECTIONS = ("playback", "scan", "walk", "cached")
+SECTIONS = ("playback", "scan", "walk", "cached", "memory")
+BIG_READ_CACHE = "128M"
 
 SWARM_NOTE = (
     "Swarm: two libtorrent seeders on 127.0.0.2 and 127.0.0.3, each limited to "
@@ -104,6 +105,16 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             for make in fuse_clients
             if "cached" in only
         ]
+        big_reads = []
+        if "memory" in only:
+            big = content.big_file(cache)
+            budgeted = functools.partial(
+                TorrentfsClient, extra_args=("--cache-size", BIG_READ_CACHE)
+            )
+            big_reads = [
+                _scenario(scenarios.big_read, make, big, work, "memory", rate=0)
+                for make in (budgeted, BtfsClient)
+            ]
         tmpfs_mb_s = _tmpfs_throughput(movie.root)
 
     sections = [
@@ -138,6 +149,14 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "kernel's page cache).",
             report.cached_table(cached, tmpfs_mb_s),
         ),
+        (
+            "Memory and disk on a 1 GiB read",
+            f"A 1 GiB file read once from start to end with unlimited seeders; torrentfs with "
+            f"its default memory storage and `--cache-size {BIG_READ_CACHE}`. Sampled every "
+            "100 ms: the client's private memory (RssAnon) plus the torrent data it keeps "
+            "outside it (torrentfs: its working files on tmpfs; btfs: its files on disk).",
+            report.big_read_table(big_reads),
+        ),
     ]
     window_bytes = DEFAULT_READAHEAD_S * movie.size / content.MOVIE_SECONDS
     sections.insert(
@@ -151,7 +170,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             report.targets(playback, scans, walks, cached, tmpfs_mb_s, window_bytes),
         ),
     )
-    for result in (*playback, *scans, *walks, *cached):
+    for result in (*playback, *scans, *walks, *cached, *big_reads):
         print(json.dumps(result))
     for title, _, table in sections:
         print(f"\n{title}\n{table}")

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import libtorrent as lt
 
 from torrentfs.loopback import MountProcess
+from torrentfs.storage import memory_root
 
 VISIBLE_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -77,6 +78,10 @@ class FuseClient(Client):
         with open(location, "rb") as handle:
             return os.pread(handle.fileno(), length, offset)
 
+    @abstractmethod
+    def data_bytes(self) -> int:
+        """Bytes the client keeps of the torrent's data outside its own memory."""
+
     def is_visible(self, location: str) -> bool:
         try:
             os.stat(location)
@@ -104,6 +109,11 @@ class TorrentfsClient(FuseClient):
     def pid(self) -> int:
         assert self._mount is not None
         return self._mount.process.pid
+
+    def data_bytes(self) -> int:
+        """Bytes of libtorrent's working files (RAM in memory mode)."""
+        folder = memory_root() / str(self.pid)
+        return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
     def stop(self) -> None:
         assert self._mount is not None
@@ -142,7 +152,7 @@ class BtfsClient(FuseClient):
         assert self._process is not None
         return self._process.pid
 
-    def disk_bytes(self) -> int:
+    def data_bytes(self) -> int:
         """Bytes btfs keeps on disk (allocated blocks of its data folder)."""
         return sum(p.stat().st_blocks * 512 for p in self._data.rglob("*") if p.is_file())
 

@@ -24,6 +24,8 @@ SMALL_FILES = 5000
 SMALL_FILE_MIN_BYTES = 4 << 10
 SMALL_FILE_MAX_BYTES = 64 << 10
 SMALL_FILES_PIECE_LENGTH = 256 << 10
+BIG_FILE_BYTES = 1 << 30
+BIG_FILE_CHUNK_BYTES = 16 * MIB
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,18 @@ def small_files(cache: Path) -> BenchContent:
             (folder / f"{index:05}.dat").write_bytes(rng.randbytes(size))
         marker.touch()
     return BenchContent(root, make_torrent(root, SMALL_FILES_PIECE_LENGTH))
+
+
+def big_file(cache: Path) -> BenchContent:
+    """1 GiB of random bytes in 1 MiB pieces, for memory use on a long read."""
+    folder = cache / "big"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "big.bin"
+    if not path.exists():
+        partial = folder / "big.bin.partial"
+        rng = random.Random(1 << 30)
+        with partial.open("wb") as out:
+            for _ in range(BIG_FILE_BYTES // BIG_FILE_CHUNK_BYTES):
+                out.write(rng.randbytes(BIG_FILE_CHUNK_BYTES))
+        partial.rename(path)
+    return BenchContent(path, make_torrent(path, MIB))

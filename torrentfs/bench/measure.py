@@ -59,6 +59,14 @@ def peak_rss_bytes(pid: int) -> int:
     raise KeyError("VmHWM")
 
 
+def private_memory_bytes(pid: int) -> int:
+    """The process's private anonymous memory now (RssAnon)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    raise KeyError("RssAnon")
+
+
 def read_throughput(paths: Sequence[Path]) -> float:
     """Bytes per second of `cat`-ing `paths` in order (through xargs, few processes)."""
     total = sum(path.stat().st_size for path in paths)

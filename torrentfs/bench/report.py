@@ -9,6 +9,7 @@ from typing import Any
 Result = dict[str, Any]
 
 REPRODUCE = "make bench"
+MIB = 1 << 20
 
 
 def _mb(n_bytes: float) -> str:
@@ -82,6 +83,18 @@ def walk_table(results: Sequence[Result]) -> str:
             "same walk, all cached (MB/s)",
             lambda r: f"{r['cached_walk_mb_s']:.0f}" if "cached_walk_mb_s" in r else "-",
         ),
+    ]
+    return _table(results, rows)
+
+
+def big_read_table(results: Sequence[Result]) -> str:
+    rows = [
+        ("read 1 GiB (s)", lambda r: _s(r["read_s"])),
+        (
+            "peak private memory + kept data (MiB)",
+            lambda r: f"{r['peak_private_plus_data_bytes'] / MIB:.0f}",
+        ),
+        ("peak kept data (MiB)", lambda r: f"{r['peak_data_bytes'] / MIB:.0f}"),
     ]
     return _table(results, rows)
 

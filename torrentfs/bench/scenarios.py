@@ -1,12 +1,20 @@
 """What the benchmark does with each client, the way a user would feel it."""
 
+import contextlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from torrentfs.bench.clients import BtfsClient, Client, FuseClient
 from torrentfs.bench.content import BenchContent
-from torrentfs.bench.measure import drop_page_cache, peak_rss_bytes, read_throughput, run_measured
+from torrentfs.bench.measure import (
+    drop_page_cache,
+    peak_rss_bytes,
+    private_memory_bytes,
+    read_throughput,
+    run_measured,
+)
 from torrentfs.bench.swarm import Swarm
 
 FIRST_READ_BYTES = 64 << 10
@@ -15,6 +23,7 @@ PLAYBACK_SECONDS = 60
 PROBE_TIMEOUT_S = 120.0
 SMALL_FILES_WALK_LIMIT_S = 60.0
 SCAN_LIMIT_S = 60.0
+SAMPLE_INTERVAL_S = 0.1
 READ_CHUNK_BYTES = 128 << 10
 
 Result = dict[str, Any]
@@ -74,7 +83,7 @@ def playback(client: Client, swarm: Swarm, movie: BenchContent, players_read_byt
             "peak_rss_bytes": peak_rss_bytes(client.pid),
         }
         if isinstance(client, BtfsClient):
-            result["disk_bytes"] = client.disk_bytes()
+            result["disk_bytes"] = client.data_bytes()
         return result
     finally:
         client.stop()
@@ -164,3 +173,36 @@ def _walk(paths: list[Path], limit_s: float) -> tuple[tuple[int, int], float]:
         if time.monotonic() - start > limit_s:
             break
     return (files, total), time.monotonic() - start
+
+
+def big_read(client: FuseClient, swarm: Swarm, big: BenchContent) -> Result:
+    """Read 1 GiB through the mount; peak private memory and the data it keeps."""
+    client.start(swarm.torrent_path)
+    try:
+        client.wait_visible(big.root.name)
+        peak = [0, 0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(SAMPLE_INTERVAL_S):
+                with contextlib.suppress(OSError):
+                    private, data = private_memory_bytes(client.pid), client.data_bytes()
+                    peak[0] = max(peak[0], private + data)
+                    peak[1] = max(peak[1], data)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.monotonic()
+        read_throughput([Path(client.location(big.root.name))])
+        seconds = time.monotonic() - start
+        done.set()
+        sampler.join()
+        return {
+            "client": client.name,
+            "file_bytes": big.size,
+            "read_s": seconds,
+            "peak_private_plus_data_bytes": peak[0],
+            "peak_data_bytes": peak[1],
+        }
+    finally:
+        client.stop()
