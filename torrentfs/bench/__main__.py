@@ -123,8 +123,9 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "A 2-minute 720p H.264/AAC MP4 of 116 MB, `moov` at the end, 1 MiB pieces. In order: "
             "time until the file can be opened, the first 64 KiB, `ffprobe`, `ffmpeg -ss 60 -i "
             "FILE -frames:v 1 -f null -`, and `ffmpeg -re -i FILE -t 60 -f null -` (60 s means "
-            "no stall). Bytes read by the players (their `rchar`) against bytes the seeders "
-            "uploaded by the end of playback; peak RSS is the client's VmHWM.",
+            "no stall). Bytes the players read (measured once, running the same commands on the "
+            "original file) against bytes the seeders uploaded by the end of playback; peak "
+            "RSS is the client's VmHWM.",
             report.playback_table(playback),
         ),
         (
@@ -132,14 +133,15 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             f"`ffprobe` every video of a {library.size / 1e6:.0f} MB torrent of 20 videos "
             "(40 s each, 6 Mbit/s, `moov` at the end in half of them), one after another, "
             "as Jellyfin or Plex do when a folder appears; a client still probing after "
-            f"{scenarios.SCAN_LIMIT_S:.0f} s stops after the current video.",
+            f"{scenarios.SCAN_LIMIT_S:.0f} s stops after the current video, and a probe "
+            f"taking over {scenarios.SCAN_PROBE_TIMEOUT_S:.0f} s counts as a failure.",
             report.scan_table(scans),
         ),
         (
             "Sequential small files",
             f"Read all 5 000 files (4-64 KiB, {tree.size / 1e6:.0f} MB) in path order, "
-            f"within {scenarios.SMALL_FILES_WALK_LIMIT_S:.0f} s; then the same walk with "
-            "everything fetched, with `cat`.",
+            f"within {scenarios.SMALL_FILES_WALK_LIMIT_S:.0f} s; then the files read, again, "
+            "with `cat`.",
             report.walk_table(walks),
         ),
         (
