@@ -244,11 +244,6 @@ class Engine(Closing):
         priorities = self._handle.get_piece_priorities()
         return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
 
-    def had_pieces(self) -> list[int]:
-        """Pieces libtorrent has verified in its files."""
-        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
-        return [piece for piece, had in enumerate(have) if had]
-
     def status(self) -> EngineStatus:
         status = self._handle.status()
         return EngineStatus(
