@@ -1,7 +1,7 @@
 import pytest
 
 from torrentfs.errors import UserError
-from torrentfs.units import format_size, parse_duration, parse_size
+from torrentfs.units import parse_duration, parse_size
 
 
 @pytest.mark.parametrize(
@@ -40,10 +40,3 @@ def test_parse_duration(text, expected):
 def test_parse_duration_rejects_nonsense(text):
     with pytest.raises(UserError, match="invalid duration"):
         parse_duration(text)
-
-
-def test_format_size():
-    assert format_size(512) == "512 B"
-    assert format_size(1536) == "1.5 KiB"
-    assert format_size(256 << 20) == "256.0 MiB"
-    assert format_size(3 << 30) == "3.0 GiB"

@@ -30,10 +30,6 @@ class PieceSpan:
     start: int
     end: int
 
-    @property
-    def length(self) -> int:
-        return self.end - self.start
-
 
 @dataclass(frozen=True)
 class TorrentLayout:

@@ -123,12 +123,6 @@ class Storage:
         if self.mode is StorageMode.MEMORY and self.save_path is not None:
             shutil.rmtree(self.save_path, ignore_errors=True)
 
-    def used_bytes(self) -> int:
-        """Bytes the working files occupy (allocated blocks, so holes do not count)."""
-        if self.save_path is None:
-            return 0
-        return sum(p.stat().st_blocks * 512 for p in self.save_path.rglob("*") if p.is_file())
-
 
 def _new_memory_workdir() -> Path:
     root = memory_root()

@@ -37,7 +37,6 @@ class FileTree:
 
     def __init__(self, layout: TorrentLayout) -> None:
         self._nodes: dict[int, Node] = {ROOT_INODE: Node(ROOT_INODE, "", ROOT_INODE)}
-        self._by_file_index: dict[int, Node] = {}
         for entry in layout.files:
             if not entry.is_padding:
                 self._add_file(entry)
@@ -60,9 +59,6 @@ class FileTree:
     def files(self) -> Iterator[Node]:
         return (node for node in self._nodes.values() if node.file is not None)
 
-    def node_for_file(self, file_index: int) -> Node | None:
-        return self._by_file_index.get(file_index)
-
     def path_of(self, inode: int) -> str:
         parts = []
         node = self._nodes[inode]
@@ -81,8 +77,7 @@ class FileTree:
         for component in components[:-1]:
             directory = self._directory_child(directory, component)
         name = _unique_name(directory, components[-1])
-        node = self._new_node(name, directory, entry)
-        self._by_file_index[entry.index] = node
+        self._new_node(name, directory, entry)
 
     def _directory_child(self, directory: Node, name: str) -> Node:
         existing = directory.children.get(name)

@@ -33,15 +33,3 @@ def parse_duration(text: str) -> float:
         raise UserError(f"invalid duration {text!r}: use seconds, or a number with ms, s, m or h")
     number, unit = match.group(1), (match.group(2) or "s").lower()
     return float(number) * _DURATION_FACTORS[unit]
-
-
-def format_size(n_bytes: float) -> str:
-    """`n_bytes` as a short binary-prefixed figure, e.g. "1.5 MiB"."""
-    if abs(n_bytes) < 1024:
-        return f"{n_bytes:.0f} B"
-    value = n_bytes / 1024
-    for unit in ("KiB", "MiB"):
-        if abs(value) < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
