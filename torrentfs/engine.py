@@ -122,6 +122,9 @@ class Engine(Closing):
         # Set once the metadata came from peers, until piece priorities follow.
         self._piece_priorities_due = False
         params = self._add_params(network)
+        # Where peers came from at the start: a torrent re-added from resume
+        # data saved while no peer was connected would otherwise know none.
+        self._given_peers: list[tuple[str, int]] = list(params.peers)
         self.info_hash = _hex_info_hash(params.info_hashes)
         params.save_path = str(storage.prepare(self.info_hash))
         params = self._with_resume_data(params)
@@ -161,6 +164,7 @@ class Engine(Closing):
         params = await self._fetch_resume_params()
         if params is None or self.layout is None:
             return False
+        peers = self._peers_to_rejoin(params)
         self._in_session = False
         self._removed = trio.Event()
         self._session.remove_torrent(self._handle)
@@ -173,6 +177,7 @@ class Engine(Closing):
             if piece < len(have):
                 have[piece] = False
         params.have_pieces = have
+        params.peers = peers
         self._set_priorities(params)
         params.flags = _ADD_FLAGS | lt.torrent_flags.paused
         self._handle = self._session.add_torrent(params)
@@ -181,6 +186,11 @@ class Engine(Closing):
         self._handle.resume()
         log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
         return True
+
+    def _peers_to_rejoin(self, params: lt.add_torrent_params) -> list[tuple[str, int]]:
+        """The given peers, the connected ones and those in the resume data, once each."""
+        connected = [peer.ip for peer in self._handle.get_peer_info()]
+        return list(dict.fromkeys([*self._given_peers, *connected, *params.peers]))
 
     async def _fetch_resume_params(self) -> lt.add_torrent_params | None:
         self._resume_saved = trio.Event()
