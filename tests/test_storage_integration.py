@@ -76,6 +76,24 @@ def test_disk_mode_remount_reads_without_downloading_again(
     assert second.unmount() == 0
 
 
+def test_disk_limit_keeps_the_cache_folder_small(single_file, seeder_for, mount, tmp_path):
+    seeder = seeder_for(single_file)
+    cache = tmp_path / "cache"
+    limit = 4 * MIB
+    mounted = mount(
+        single_file.torrent_path,
+        *("--storage", "disk", "--cache-dir", str(cache), "--disk-limit", "4M"),
+        *("--peer", "{}:{}".format(*seeder.endpoint)),
+    )
+    assert _sha256(mounted.mountpoint / "movie.bin") == _sha256(single_file.root)
+    assert mounted.unmount() == 0
+    data = [p for p in cache.rglob("*") if p.is_file() and p.name != "resume.fastresume"]
+    used = sum(p.stat().st_blocks * 512 for p in data)
+    # The limit, plus the pieces that arrived while a batch was being forgotten.
+    assert used <= limit + 2 * MIB, used
+    assert "forgot" in mounted.log_text()
+
+
 def test_download_all_fetches_what_nobody_read(multi_file, seeder_for, mount, tmp_path):
     seeder = seeder_for(multi_file)
     cache = tmp_path / "cache"

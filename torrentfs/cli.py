@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $CACHE_DIRECTORY under systemd, else $XDG_CACHE_HOME/torrentfs)",
     )
     storage.add_argument(
+        "--disk-limit",
+        metavar="SIZE",
+        help="disk storage: keep the cache folder under this size by forgetting the oldest "
+        "pieces (default: no limit, it grows as files are read)",
+    )
+    storage.add_argument(
         "--download-all",
         action="store_true",
         help="also fetch the whole torrent in the background, behind what is read; "
@@ -195,6 +201,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             mode=storage_mode,
             cache_dir=args.cache_dir,
             download_all=args.download_all,
+            disk_limit_bytes=None if args.disk_limit is None else parse_size(args.disk_limit),
         ),
         cache_bytes=cache_bytes,
         metadata_timeout_s=parse_duration(args.metadata_timeout),

@@ -85,6 +85,8 @@ class StorageSettings:
     cache_dir: Path | None = None
     # Fetch the whole torrent in the background, behind what readers need.
     download_all: bool = False
+    # Disk mode: an upper bound for the cache folder (None: it grows as read).
+    disk_limit_bytes: int | None = None
     # Disk mode: how often what was fetched is recorded for the next mount.
     resume_save_interval_s: float = 60.0
 

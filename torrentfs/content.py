@@ -33,6 +33,8 @@ class Torrent(PieceRequester, Protocol):
 
     def wanted_pieces(self) -> list[int]: ...
 
+    def had_pieces(self) -> list[int]: ...
+
     async def forget(self, pieces: list[int], listener: "TorrentContent") -> bool: ...
 
 
@@ -139,6 +141,10 @@ class TorrentContent:
             self._torrent, self._store_bytes, self._settings.stream, layout.piece_length
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
+        if self._working_files is not None:
+            # Disk mode: what an earlier mount left counts against the limit.
+            for piece in self._torrent.had_pieces():
+                self._working_files.add(piece, layout.piece_size(piece))
         self.metadata_known.set()
         self._preload_head(layout, fetcher)
 
@@ -173,7 +179,9 @@ class TorrentContent:
 
 
 def _working_files(settings: Settings, store_bytes_: int) -> WorkingFiles | None:
-    """Memory mode: libtorrent's files on tmpfs get the rest of --cache-size."""
+    """The budget of libtorrent's files: the rest of --cache-size, or --disk-limit on disk."""
     if settings.storage.mode is StorageMode.MEMORY:
         return WorkingFiles(settings.cache_bytes - store_bytes_)
+    if settings.storage.disk_limit_bytes is not None:
+        return WorkingFiles(settings.storage.disk_limit_bytes)
     return None

@@ -115,6 +115,9 @@ class Engine(Closing):
         self._background_priority = BACKGROUND_PRIORITY if download_all else 0
         self._resume_saved = trio.Event()
         self._resume_data: bytes | None = None
+        # One resume-data round trip at a time: a periodic save must not take
+        # the alert a forget waits for, nor ask a torrent out of the session.
+        self._resume_lock = trio.Lock()
         self._removed = trio.Event()
         # False while the torrent is out of the session to forget pieces.
         self._in_session = True
@@ -149,8 +152,9 @@ class Engine(Closing):
 
     async def save_resume_data(self) -> None:
         """Disk mode: write what libtorrent has to the cache folder, so a remount finds it."""
-        if self._storage.mode is StorageMode.DISK and self._in_session:
-            await self._fetch_resume_params()
+        if self._storage.mode is StorageMode.DISK:
+            async with self._resume_lock:
+                await self._fetch_resume_params()
 
     async def forget(self, pieces: list[int], listener: EngineListener) -> bool:
         """Make libtorrent drop verified `pieces` and free their bytes in the working files.
@@ -161,10 +165,23 @@ class Engine(Closing):
         it never uploads a piece it no longer holds. Returns False (nothing
         changed) if libtorrent did not give its resume data in time.
         """
+        async with self._resume_lock:
+            return await self._forget(pieces, listener)
+
+    async def _forget(self, pieces: list[int], listener: EngineListener) -> bool:
         params = await self._fetch_resume_params()
         if params is None or self.layout is None:
             return False
-        peers = self._peers_to_rejoin(params)
+        params.peers = self._peers_to_rejoin(params)
+        have = list(params.have_pieces)
+        for piece in pieces:
+            if piece < len(have):
+                have[piece] = False
+        params.have_pieces = have
+        self._set_priorities(params)
+        # Disk mode: recorded before the bytes go, so a crash in between never
+        # leaves resume data that claims a hole.
+        self._storage.save_resume_data(lt.write_resume_data_buf(params))
         self._in_session = False
         self._removed = trio.Event()
         self._session.remove_torrent(self._handle)
@@ -172,13 +189,6 @@ class Engine(Closing):
             await self._removed.wait()
         for piece in pieces:
             self._punch_piece(piece)
-        have = list(params.have_pieces)
-        for piece in pieces:
-            if piece < len(have):
-                have[piece] = False
-        params.have_pieces = have
-        params.peers = peers
-        self._set_priorities(params)
         params.flags = _ADD_FLAGS | lt.torrent_flags.paused
         self._handle = self._session.add_torrent(params)
         self._in_session = True
@@ -253,6 +263,11 @@ class Engine(Closing):
         have = self._handle.status(lt.status_flags_t.query_pieces).pieces
         priorities = self._handle.get_piece_priorities()
         return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
+
+    def had_pieces(self) -> list[int]:
+        """Pieces libtorrent has verified in its files."""
+        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
+        return [piece for piece, had in enumerate(have) if had]
 
     def status(self) -> EngineStatus:
         status = self._handle.status()
