@@ -153,7 +153,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         ),
         (
             "Memory and disk on a 1 GiB read",
-            f"A 1 GiB file read once from start to end with unlimited seeders; torrentfs with "
+            f"A 1 GiB file read from start to end with unlimited seeders, stopped after "
+            f"{scenarios.BIG_READ_LIMIT_S:.0f} s; torrentfs with "
             f"its default memory storage and `--cache-size {BIG_READ_CACHE}`. Sampled every "
             "100 ms: the client's private memory (RssAnon) plus the torrent data it keeps "
             "outside it (torrentfs: its working files on tmpfs; btfs: its files on disk).",
