@@ -10,9 +10,19 @@ STAMPS := .stamps
 APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg
 # The benchmark's yardstick btfs, and `ip` for its private network namespace.
 BENCH_APT_PACKAGES := btfs iproute2
-BENCH_TOOLS := .bench-tools
+# Kept beside the benchmark's content, so a fresh clone does not install it again.
+BENCH_TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-bench/tools
 
-.PHONY: all deps demo test lint unit bench clean
+# Where `make install-service` puts the unit and the example config;
+# install-user-service uses the user's systemd and config folders.
+SYSTEM_UNIT_DIR := /etc/systemd/system
+SYSTEM_CONFIG_DIR := /etc/torrentfs
+USER_UNIT_DIR := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/systemd/user
+USER_CONFIG_DIR := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/torrentfs
+# The unit runs the torrentfs on PATH, else this checkout's.
+TORRENTFS_BIN = $(or $(shell command -v torrentfs),$(CURDIR)/$(BIN)/torrentfs)
+
+.PHONY: all deps demo test lint unit bench clean install-service install-user-service
 
 all: test
 
@@ -63,6 +73,22 @@ demo: deps
 
 bench: deps $(STAMPS)/bench-tools
 	$(BIN)/python -m torrentfs.bench
+
+install-service: deps
+	$(call install_unit,$(SYSTEM_UNIT_DIR),$(SYSTEM_CONFIG_DIR))
+	systemctl daemon-reload
+
+install-user-service: deps
+	$(call install_unit,$(USER_UNIT_DIR),$(USER_CONFIG_DIR))
+	systemctl --user daemon-reload
+
+# $(1): unit folder, $(2): config folder. Never overwrites an existing config.
+define install_unit
+	mkdir -p $(1) $(2)
+	sed 's|/usr/local/bin/torrentfs|$(TORRENTFS_BIN)|' systemd/torrentfs@.service > $(1)/torrentfs@.service
+	cp -n systemd/example.toml $(2)/example.toml
+	@echo "installed $(1)/torrentfs@.service; copy $(2)/example.toml to $(2)/NAME.toml, edit it, then enable torrentfs@NAME"
+endef
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -342,3 +342,20 @@ def test_claimed_pieces_go_to_libtorrent_a_few_at_a_time_soonest_first():
         assert sorted(requester.take()[1]) == [1, 3, 4, 5]
 
     _run(scenario)
+
+
+def test_suspended_fetcher_withdraws_requests_keeps_claims_and_resumes_in_deadline_order():
+    async def scenario():
+        requester, fetcher = _fetcher()
+        fetcher.claim("window", {3: 300, 4: 400, 5: 500})
+        requester.take()
+        fetcher.suspend()
+        assert requester.take() == ([], [3, 4, 5])
+        fetcher.claim("other", {9: 0})
+        assert requester.take() == ([], [])
+        assert fetcher.claimed_pieces == [3, 4, 5, 9]
+        fetcher.resume()
+        requests, _ = requester.take()
+        assert [piece for piece, _ in requests] == [9, 3, 4, 5]
+
+    _run(scenario)

@@ -15,6 +15,8 @@ from torrentfs import __version__
 from torrentfs.config import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_HEAD_BYTES,
+    DEFAULT_IDLE_DISCONNECT_S,
+    DEFAULT_IDLE_TIMEOUT_S,
     DEFAULT_LISTEN,
     DEFAULT_METADATA_TIMEOUT_S,
     DEFAULT_READAHEAD_MAX_BYTES,
@@ -22,7 +24,9 @@ from torrentfs.config import (
     DEFAULT_READAHEAD_S,
     DEFAULT_TAIL_BYTES,
     MIN_CACHE_BYTES,
+    PAUSE_ON_VIDEO_PAUSE_ENV,
     STORAGE_MODE_ENV,
+    IdleSettings,
     NetworkSettings,
     Settings,
     StorageMode,
@@ -30,14 +34,24 @@ from torrentfs.config import (
     StreamSettings,
     store_bytes,
 )
+from torrentfs.config_file import read_config
 from torrentfs.errors import EXIT_USER_ERROR, UserError
+from torrentfs.logs import LOG_LEVELS, configure_logging
 from torrentfs.source import parse_peer, parse_source
 from torrentfs.units import parse_duration, parse_size
 
 log = logging.getLogger("torrentfs")
 
+# Options whose environment variable, when set, wins over a config file.
+ENVIRONMENT_OPTIONS = {"storage": STORAGE_MODE_ENV, "idle-timeout": PAUSE_ON_VIDEO_PAUSE_ENV}
+
 
 def build_parser() -> argparse.ArgumentParser:
+    return _build_parsers()[0]
+
+
+def _build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The whole command line, and its `mount` subcommand (whose options config files hold)."""
     parser = argparse.ArgumentParser(
         prog="torrentfs",
         description="Mount a torrent as a read-only folder whose files stream as they are read.",
@@ -51,8 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mount SOURCE at MOUNTPOINT in the foreground until `fusermount3 -u "
         "MOUNTPOINT`, Ctrl-C or SIGTERM.",
     )
-    mount.add_argument("source", metavar="SOURCE", help="magnet link, .torrent file or info-hash")
-    mount.add_argument("mountpoint", metavar="MOUNTPOINT", type=Path, help="an empty directory")
+    mount.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="magnet link, .torrent file or info-hash (or `source` in --config)",
+    )
+    mount.add_argument(
+        "mountpoint",
+        nargs="?",
+        metavar="MOUNTPOINT",
+        help="an empty directory (or `mountpoint` in --config)",
+    )
+    mount.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="read settings from this TOML file (keys are the long option names; options "
+        "given here and the environment win over it)",
+    )
     mount.add_argument(
         "--cache-size",
         default=f"{DEFAULT_CACHE_BYTES >> 20}M",
@@ -132,6 +163,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="also fetch the whole torrent in the background, behind what is read; "
         "with --storage disk, to keep it",
     )
+    idle = mount.add_argument_group("idle pause")
+    idle.add_argument(
+        "--idle-timeout",
+        metavar="DURATION",
+        help="with no reads for this long, stop downloading but keep the peers; 0 turns "
+        f"it off (default: {DEFAULT_IDLE_TIMEOUT_S:.0f}s, or off if "
+        f"${PAUSE_ON_VIDEO_PAUSE_ENV} is false)",
+    )
+    idle.add_argument(
+        "--idle-disconnect",
+        default=f"{DEFAULT_IDLE_DISCONNECT_S:.0f}s",
+        metavar="DURATION",
+        help="with no reads for this long, pause the torrent and drop every connection; "
+        "0 turns it off (default: %(default)s)",
+    )
+    idle.add_argument(
+        "--download-all-while-idle",
+        action="store_true",
+        help="keep --download-all fetching while idle (default: it waits for reads)",
+    )
     network = mount.add_argument_group("network")
     network.add_argument(
         "--listen",
@@ -159,13 +210,40 @@ def build_parser() -> argparse.ArgumentParser:
         "installed), seeds it from a loopback session and reads it through a real mount.",
     )
     _add_verbosity(demo)
-    return parser
+
+    status = commands.add_parser(
+        "status",
+        help="show what a running mount is doing",
+        description="Show a running mount's state, rates, peers, RAM store and open files "
+        "(read from the mount itself, as extended attributes).",
+    )
+    status.add_argument("mountpoint", metavar="MOUNTPOINT", help="where torrentfs is mounted")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    return parser, mount
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    group.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors")
+    # Later words win, so the command line overrides a config file's level.
+    levels = [level.lower() for level in LOG_LEVELS]
+    parser.add_argument(
+        "--log-level", choices=levels, help="log this level and above (default: info)"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest="log_level",
+        action="store_const",
+        const="debug",
+        help="log debugging detail (--log-level debug)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="log_level",
+        action="store_const",
+        const="warning",
+        help="log only warnings and errors (--log-level warning)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -215,6 +293,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             peers=tuple(parse_peer(text) for text in args.peer),
         ),
         stream=stream,
+        idle=IdleSettings(
+            timeout_s=_idle_timeout_s(args.idle_timeout),
+            disconnect_s=parse_duration(args.idle_disconnect),
+            download_all_while_idle=args.download_all_while_idle,
+        ),
     )
 
 
@@ -233,24 +316,36 @@ def _storage_mode(flag: str | None) -> StorageMode:
         ) from None
 
 
-def configure_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+def _idle_timeout_s(flag: str | None) -> float:
+    """--idle-timeout, else off if $TORRENT_PAUSE_ON_VIDEO_PAUSE is false, else the default."""
+    if flag is not None:
+        return parse_duration(flag)
+    from_env = os.environ.get(PAUSE_ON_VIDEO_PAUSE_ENV, "").strip().lower()
+    if from_env in ("", "true"):
+        return DEFAULT_IDLE_TIMEOUT_S
+    if from_env == "false":
+        return 0.0
+    raise UserError(
+        f"{PAUSE_ON_VIDEO_PAUSE_ENV}={os.environ[PAUSE_ON_VIDEO_PAUSE_ENV]!r} "
+        "is not a switch: use true or false"
     )
-    if not verbose:
-        # pyfuse3 reports every request at debug level; keep only its warnings.
-        logging.getLogger("pyfuse3").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose, args.quiet)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    configure_logging(_log_level(args))
     try:
         if args.command == "mount":
+            args = parse_mount_args(words)
+            configure_logging(_log_level(args))
             from torrentfs.mount import run_mount
 
-            run_mount(parse_source(args.source), args.mountpoint, settings_from_args(args))
+            run_mount(parse_source(args.source), Path(args.mountpoint), settings_from_args(args))
+        elif args.command == "status":
+            from torrentfs.status import show_status
+
+            return show_status(Path(args.mountpoint), as_json=args.json)
         else:
             from torrentfs.demo import run_demo
 
@@ -259,3 +354,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"torrentfs: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     return 0
+
+
+def parse_mount_args(words: Sequence[str]) -> argparse.Namespace:
+    """`torrentfs mount …` arguments, with --config's settings under the command line's and
+    the environment's; raises UserError for a bad config file or a missing SOURCE/MOUNTPOINT."""
+    parser, mount_parser = _build_parsers()
+    args = parser.parse_args(words)
+    if args.config is not None:
+        overridden = frozenset(
+            key for key, variable in ENVIRONMENT_OPTIONS.items() if os.environ.get(variable)
+        )
+        from_file = read_config(args.config, mount_parser, overridden)
+        after_command = words.index("mount") + 1
+        args = parser.parse_args(
+            [*words[:after_command], *from_file.options, *words[after_command:]]
+        )
+        args.source = args.source or from_file.source
+        args.mountpoint = args.mountpoint or from_file.mountpoint
+    if args.source is None or args.mountpoint is None:
+        raise UserError(
+            "mount needs SOURCE and MOUNTPOINT, on the command line or as `source` and "
+            "`mountpoint` in the --config file"
+        )
+    return args
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    level: str = getattr(args, "log_level", None) or "info"
+    return logging.getLevelName(level.upper())  # type: ignore[no-any-return]

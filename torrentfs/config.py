@@ -33,6 +33,10 @@ MEDIA_EXTENSIONS = frozenset(
 DEFAULT_LISTEN = "0.0.0.0:6881,[::]:6881"
 # Read when --storage is not given, as WebTorrent-based set-ups name it.
 STORAGE_MODE_ENV = "TORRENT_STORAGE_MODE"
+DEFAULT_IDLE_TIMEOUT_S = 20.0
+DEFAULT_IDLE_DISCONNECT_S = 300.0
+# Read when --idle-timeout is not given: "false" turns the idle pause off.
+PAUSE_ON_VIDEO_PAUSE_ENV = "TORRENT_PAUSE_ON_VIDEO_PAUSE"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,18 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class IdleSettings:
+    """When a stretch with no reads means nobody watches; 0 turns a stage off."""
+
+    # No reads this long: stop asking for data, keep the peers.
+    timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    # No reads this long: pause the torrent, no connections at all.
+    disconnect_s: float = DEFAULT_IDLE_DISCONNECT_S
+    # Keep --download-all's background fetching going while idle.
+    download_all_while_idle: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one mount needs to know."""
 
@@ -101,6 +117,7 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    idle: IdleSettings = field(default_factory=IdleSettings)
 
 
 def store_bytes(cache_bytes: int, mode: StorageMode) -> int:

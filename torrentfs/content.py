@@ -9,6 +9,7 @@ libtorrent.
 
 import dataclasses
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ import trio
 from torrentfs.budget import WorkingFiles
 from torrentfs.config import Settings, StorageMode, store_bytes
 from torrentfs.engine import EngineStatus
+from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
 from torrentfs.stream import FileReader, PieceFetcher, PieceRequester, Walk
 from torrentfs.tree import FileTree, Node
@@ -36,6 +38,12 @@ class Torrent(PieceRequester, Protocol):
     def had_pieces(self) -> list[int]: ...
 
     async def forget(self, pieces: list[int], listener: "TorrentContent") -> bool: ...
+
+    def set_background(self, active: bool) -> None: ...
+
+    def disconnect(self) -> None: ...
+
+    async def reconnect(self, listener: "TorrentContent") -> None: ...
 
 
 class MetadataTimeout(Exception):
@@ -63,8 +71,30 @@ class TorrentContent:
         self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
         self._working_files = _working_files(settings, self._store_bytes)
         self._over_budget = trio.Event()
+        self._idle = IdleWatch(settings.idle, self)
+        self._readers: set[FileReader] = set()
+        self._reconnect_due = trio.Event()
 
-    async def keep_within_budget(self) -> None:
+    async def run(self) -> None:
+        """The content's background work, until cancelled: the budget and the idle pause."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._keep_within_budget)
+            nursery.start_soon(self._reconnect_when_due)
+            await self.metadata_known.wait()
+            # Reads start with the metadata; the quiet before is not a pause.
+            nursery.start_soon(self._idle.run)
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Wrap every read: a stretch without any is the pause signal."""
+        return self._idle.reading()
+
+    async def _reconnect_when_due(self) -> None:
+        while True:
+            await self._reconnect_due.wait()
+            self._reconnect_due = trio.Event()
+            await self._torrent.reconnect(self)
+
+    async def _keep_within_budget(self) -> None:
         """Forget the oldest pieces of libtorrent's files when they pass their budget.
 
         Runs until cancelled; forgetting happens in batches, since each costs
@@ -113,14 +143,29 @@ class TorrentContent:
         )
         # Once a program opens a file, it decides what is fetched.
         known.fetcher.release(STARTUP_OWNER)
+        self._readers.add(reader)
         return reader
+
+    def close_reader(self, reader: FileReader) -> None:
+        self._readers.discard(reader)
+        reader.close()
+
+    def file_progress(self, node: Node) -> float:
+        """The fraction of the file's pieces held, in RAM or by libtorrent (1.0 if empty)."""
+        known = self._known
+        assert known is not None and node.file is not None
+        pieces = known.layout.pieces_of_file(node.file)
+        if not pieces:
+            return 1.0
+        held = set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
+        return len(held.intersection(pieces)) / len(pieces)
 
     def status(self) -> dict[str, Any]:
         """A snapshot for the status view: engine, store and the pieces asked for."""
         known = self._known
         status: dict[str, Any] = {
             "name": known.layout.name if known else None,
-            "state": "streaming" if known else "fetching metadata",
+            "state": self._idle.activity.value if known else "fetching metadata",
             **dataclasses.asdict(self._torrent.status()),
         }
         if known:
@@ -131,6 +176,8 @@ class TorrentContent:
                 "requested_pieces": known.fetcher.requested_pieces,
                 "claimed_pieces": known.fetcher.claimed_pieces,
                 "libtorrent_wanted_pieces": self._torrent.wanted_pieces(),
+                "cache_bytes": self._settings.cache_bytes,
+                "open_files": [reader.snapshot() for reader in self._readers],
             }
         return status
 
@@ -163,6 +210,23 @@ class TorrentContent:
     def piece_failed(self, piece: int, reason: str) -> None:
         if self._known is not None:
             self._known.fetcher.piece_failed(piece, reason)
+
+    # IdleListener
+
+    def went_idle(self) -> None:
+        if self._known is not None:
+            self._known.fetcher.suspend()
+        self._torrent.set_background(self._settings.idle.download_all_while_idle)
+
+    def went_disconnected(self) -> None:
+        self._torrent.disconnect()
+
+    def woke(self, was: Activity) -> None:
+        self._torrent.set_background(True)
+        if was is Activity.DISCONNECTED:
+            self._reconnect_due.set()
+        if self._known is not None:
+            self._known.fetcher.resume()
 
     @staticmethod
     def _preload_head(layout: TorrentLayout, fetcher: PieceFetcher) -> None:

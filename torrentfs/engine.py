@@ -65,6 +65,7 @@ class EngineListener(Protocol):
 
 @dataclass(frozen=True)
 class EngineStatus:
+    info_hash: str
     has_metadata: bool
     peers: int
     download_rate: int
@@ -112,7 +113,10 @@ class Engine(Closing):
         self._storage = storage
         # Pieces nobody reads go back to this priority: 0, or 1 to fetch
         # everything in the background.
+        self._download_all = download_all
         self._background_priority = BACKGROUND_PRIORITY if download_all else 0
+        # Paused while nobody reads, until `reconnect()`.
+        self._disconnected = False
         self._resume_saved = trio.Event()
         self._resume_data: bytes | None = None
         # One resume-data round trip at a time: a periodic save must not take
@@ -122,6 +126,7 @@ class Engine(Closing):
         # False while the torrent is out of the session to forget pieces.
         self._in_session = True
         self._file_paths: list[Path] = []
+        self._last_status: EngineStatus | None = None
         # Set once the metadata came from peers, until piece priorities follow.
         self._piece_priorities_due = False
         params = self._add_params(network)
@@ -166,9 +171,39 @@ class Engine(Closing):
         changed) if libtorrent did not give its resume data in time.
         """
         async with self._resume_lock:
-            return await self._forget(pieces, listener)
+            forgotten = await self._readd(pieces, listener)
+        if forgotten:
+            log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
+        return forgotten
 
-    async def _forget(self, pieces: list[int], listener: EngineListener) -> bool:
+    def set_background(self, active: bool) -> None:
+        """With --download-all: fetch the pieces nobody reads (active), or only those read."""
+        priority = BACKGROUND_PRIORITY if self._download_all and active else 0
+        if priority == self._background_priority:
+            return
+        self._background_priority = priority
+        if self._in_session and self.layout is not None:
+            self._handle.prioritize_pieces([priority] * self.layout.num_pieces)
+
+    def disconnect(self) -> None:
+        """Pause the torrent: no connections at all until `reconnect()`."""
+        self._disconnected = True
+        if self._in_session:
+            self._handle.pause()
+
+    async def reconnect(self, listener: EngineListener) -> None:
+        """Back into the swarm after `disconnect()`.
+
+        By re-adding the torrent: one that is paused and resumed does not
+        dial its peers again for many seconds (shared/DESIGN.md).
+        """
+        self._disconnected = False
+        async with self._resume_lock:
+            if not await self._readd([], listener):
+                self._handle.resume()
+
+    async def _readd(self, pieces: list[int], listener: EngineListener) -> bool:
+        """Take the torrent out and add it back without `pieces`; False if it could not."""
         params = await self._fetch_resume_params()
         if params is None or self.layout is None:
             return False
@@ -182,6 +217,7 @@ class Engine(Closing):
         # Disk mode: recorded before the bytes go, so a crash in between never
         # leaves resume data that claims a hole.
         self._storage.save_resume_data(lt.write_resume_data_buf(params))
+        self.status()  # what status() answers while the torrent is out
         self._in_session = False
         self._removed = trio.Event()
         self._session.remove_torrent(self._handle)
@@ -193,8 +229,8 @@ class Engine(Closing):
         self._handle = self._session.add_torrent(params)
         self._in_session = True
         listener.torrent_restarted()
-        self._handle.resume()
-        log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
+        if not self._disconnected:
+            self._handle.resume()
         return True
 
     def _peers_to_rejoin(self, params: lt.add_torrent_params) -> list[tuple[str, int]]:
@@ -266,12 +302,19 @@ class Engine(Closing):
 
     def had_pieces(self) -> list[int]:
         """Pieces libtorrent has verified in its files."""
+        if not self._in_session:
+            return []
         have = self._handle.status(lt.status_flags_t.query_pieces).pieces
         return [piece for piece, had in enumerate(have) if had]
 
     def status(self) -> EngineStatus:
+        if not self._in_session:
+            # Between removing and re-adding the torrent: the moment before.
+            assert self._last_status is not None
+            return self._last_status
         status = self._handle.status()
-        return EngineStatus(
+        self._last_status = EngineStatus(
+            info_hash=self.info_hash,
             has_metadata=self.layout is not None,
             peers=status.num_peers,
             download_rate=status.download_payload_rate,
@@ -280,6 +323,7 @@ class Engine(Closing):
             uploaded_bytes=status.total_payload_upload,
             listen_port=self._session.listen_port(),
         )
+        return self._last_status
 
     def _read_layout(self) -> TorrentLayout:
         info = self._handle.torrent_file()

@@ -36,6 +36,8 @@ PREFERRED_IO_SIZE = 128 * 1024
 NAME_MAX = 255
 # The mount's status, as JSON, on the root folder (`getfattr -n user.torrentfs.status`).
 STATUS_XATTR = b"user.torrentfs.status"
+# On each file: the fraction of its pieces held, "0.0000" to "1.0000".
+PROGRESS_XATTR = b"user.torrentfs.progress"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -128,21 +130,28 @@ class TorrentOperations(pyfuse3.Operations):
 
     @_bug_is_eio
     async def read(self, fh: int, off: int, size: int) -> bytes:
-        return await self._readers[fh].read(off, size)
+        with self._content.reading():
+            return await self._readers[fh].read(off, size)
 
     async def release(self, fh: int) -> None:
         reader = self._readers.pop(fh, None)
         if reader is not None:
-            reader.close()
+            self._content.close_reader(reader)
 
     @_bug_is_eio
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
         if inode == ROOT_INODE and name == STATUS_XATTR:
             return json.dumps(self._content.status()).encode()
+        if name == PROGRESS_XATTR and self._content.tree is not None:
+            node = self._node(self._content.tree, inode)
+            if node.file is not None:
+                return f"{self._content.file_progress(node):.4f}".encode()
         raise pyfuse3.FUSEError(errno.ENODATA)
 
     async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:
-        return [STATUS_XATTR] if inode == ROOT_INODE else []
+        if inode == ROOT_INODE:
+            return [STATUS_XATTR]
+        return [PROGRESS_XATTR]
 
     @_bug_is_eio
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:

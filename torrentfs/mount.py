@@ -20,13 +20,17 @@ from torrentfs.content import TorrentContent
 from torrentfs.engine import Engine
 from torrentfs.errors import UserError
 from torrentfs.fs import TorrentOperations
+from torrentfs.notify import Notifier
 from torrentfs.source import Source
+from torrentfs.status import one_line
 from torrentfs.storage import Storage
 
 log = logging.getLogger(__name__)
 
 # How often the terminal hears that the metadata is still on its way.
 METADATA_REPORT_INTERVAL_S = 5.0
+# How often systemd gets a fresh STATUS= line.
+STATUS_NOTIFY_INTERVAL_S = 5.0
 _SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -89,14 +93,20 @@ def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: S
             "installed? run as root or add the user to the fuse group)"
         ) from None
     try:
-        trio.run(_serve, engine, content, source, mountpoint, settings)
+        with Notifier() as notifier:
+            trio.run(_serve, engine, content, source, mountpoint, settings, notifier)
     finally:
         pyfuse3.close(unmount=True)
         log.info("unmounted %s", mountpoint)
 
 
 async def _serve(
-    engine: Engine, content: TorrentContent, source: Source, mountpoint: Path, settings: Settings
+    engine: Engine,
+    content: TorrentContent,
+    source: Source,
+    mountpoint: Path,
+    settings: Settings,
+    notifier: Notifier,
 ) -> None:
     log.info("mounted %s at %s", source.label, mountpoint)
     fuse_scope = trio.CancelScope()
@@ -108,13 +118,15 @@ async def _serve(
             log.info("fetching metadata from %s", peers)
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
-        nursery.start_soon(content.keep_within_budget)
+        nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:
             nursery.start_soon(_save_resume_periodically, engine, settings)
+        nursery.start_soon(_notify_systemd, mountpoint, content, notifier)
         engine.start()
         with fuse_scope:
             await pyfuse3.main()
+        notifier.stopping()
         # The alert pump still runs: the last resume data can be written.
         await engine.save_resume_data()
         nursery.cancel_scope.cancel()
@@ -128,6 +140,17 @@ async def _stop_on_signal(fuse_scope: trio.CancelScope) -> None:
             # Reads blocked on pieces would keep the FUSE loop alive; end them.
             fuse_scope.cancel()
             return
+
+
+async def _notify_systemd(mountpoint: Path, content: TorrentContent, notifier: Notifier) -> None:
+    """READY=1 once the mount answers `stat` (so what starts after it finds the files), then
+    a STATUS= summary every few seconds."""
+    await trio.to_thread.run_sync(os.stat, mountpoint, abandon_on_cancel=True)
+    log.info("ready: %s answers", mountpoint)
+    notifier.ready()
+    while True:
+        notifier.status(one_line(content.status()))
+        await trio.sleep(STATUS_NOTIFY_INTERVAL_S)
 
 
 async def _save_resume_periodically(engine: Engine, settings: Settings) -> None:

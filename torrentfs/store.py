@@ -77,6 +77,10 @@ class PieceStore:
     def __contains__(self, piece: int) -> bool:
         return piece in self._cache
 
+    def pieces(self) -> list[int]:
+        """The pieces held now, in no particular order."""
+        return list(self._cache.keys())
+
     def stats(self) -> StoreStats:
         return StoreStats(
             pieces=len(self._cache),

@@ -94,6 +94,8 @@ class PieceFetcher:
         )
         # Pieces someone claims are the last to be evicted.
         self.store = PieceStore(cache_bytes, protected=self._claimants)
+        # While suspended (nobody reads), claims are kept but nothing is asked for.
+        self._suspended = False
 
     def claim(self, owner: Hashable, wanted: Mapping[int, int]) -> None:
         """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim.
@@ -183,6 +185,17 @@ class PieceFetcher:
             pending.arrived.set()
             self._fill_flight()
 
+    def suspend(self) -> None:
+        """Withdraw every request nobody waits for, and ask for nothing until `resume()`."""
+        self._suspended = True
+        for piece in list(self._pending):
+            self._cancel_if_unwanted(piece, even_if_claimed=True)
+
+    def resume(self) -> None:
+        """Ask again for the claimed pieces due soonest."""
+        self._suspended = False
+        self._fill_flight()
+
     def piece_failed(self, piece: int, reason: str) -> None:
         # Waiters keep waiting: their periodic re-request asks again.
         log.warning("reading piece %d failed (%s); will ask again", piece, reason)
@@ -219,7 +232,7 @@ class PieceFetcher:
     def _fill_flight(self) -> None:
         """Ask for the claimed pieces due soonest while fewer than the limit are in flight."""
         room = self._max_in_flight - len(self._pending)
-        if room <= 0:
+        if room <= 0 or self._suspended:
             return
         waiting = [
             (due, piece)
@@ -229,9 +242,11 @@ class PieceFetcher:
         for due, piece in heapq.nsmallest(room, waiting):
             self._request(piece, due, 0.0)
 
-    def _cancel_if_unwanted(self, piece: int) -> None:
+    def _cancel_if_unwanted(self, piece: int, even_if_claimed: bool = False) -> None:
         pending = self._pending.get(piece)
-        if pending is None or pending.waiters or piece in self._claimants:
+        if pending is None or pending.waiters:
+            return
+        if piece in self._claimants and not even_if_claimed:
             return
         del self._pending[piece]
         self._requester.cancel_piece(piece)
@@ -275,6 +290,31 @@ class FileReader:
         rate = self._follow(offset, min(offset + size, self._file.size))
         self._plan(spans[-1].piece, rate)
         return assemble(spans, await self._fetcher.get_all([span.piece for span in spans]))
+
+    def snapshot(self) -> dict[str, object]:
+        """Where this handle reads, its window, and how much is fetched ahead of it."""
+        rate = self._meter.rate(trio.current_time())
+        buffered = self._buffered_bytes()
+        return {
+            "path": "/".join(self._file.path),
+            "position": self._position,
+            "window_bytes": self._window_bytes,
+            "rate_bytes_s": rate,
+            "buffered_bytes": buffered,
+            "buffered_s": buffered / rate if rate else None,
+        }
+
+    def _buffered_bytes(self) -> int:
+        """Bytes from the position on that are in the store without a gap."""
+        file, piece_length = self._file, self._layout.piece_length
+        if self._position >= file.size:
+            return 0
+        piece = (file.offset + self._position) // piece_length
+        last = self._layout.pieces_of_file(file)[-1]
+        while piece <= last and piece in self._fetcher.store:
+            piece += 1
+        end = min(piece * piece_length - file.offset, file.size)
+        return max(0, end - self._position)
 
     def close(self) -> None:
         """Withdraw this handle's window and head/tail claims."""

@@ -1,6 +1,7 @@
 """`python -m torrentfs.bench`: run the benchmark in a fresh loopback-only network namespace."""
 
 import argparse
+import concurrent.futures
 import functools
 import json
 import os
@@ -19,11 +20,30 @@ from torrentfs.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
 from torrentfs.config import DEFAULT_READAHEAD_S
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
-WEBTORRENT = Path(".bench-tools/node_modules/.bin/webtorrent")
+# Where `make bench` installs webtorrent-cli.
+WEBTORRENT = DEFAULT_CACHE / "tools" / "node_modules" / ".bin" / "webtorrent"
 DOCS = Path("docs/benchmarks.md")
 NETNS_PREFIX = "torrentfs-bench-"
-SECTIONS = ("playback", "scan", "walk", "cached", "memory")
+SECTIONS = ("playback", "scan", "walk", "cached", "memory", "idle")
 BIG_READ_CACHE = "128M"
+MOVIE_PIECE = 1 << 20
+DEFAULT_MODE = "torrentfs: memory storage, idle pause on (the default)"
+PAUSE_MODES: dict[str, Callable[[Path], Client]] = {
+    "torrentfs: disk storage, download all (a plain client)": functools.partial(
+        TorrentfsClient,
+        extra_args=("--storage", "disk", "--download-all", "--download-all-while-idle"),
+        name="torrentfs disk, all",
+    ),
+    "torrentfs: memory storage, idle pause off": functools.partial(
+        TorrentfsClient, extra_args=("--idle-timeout", "0"), name="torrentfs no idle"
+    ),
+    DEFAULT_MODE: TorrentfsClient,
+    "btfs": BtfsClient,
+}
+IDLE_COMPARED = (DEFAULT_MODE, "btfs")
+FULL_PAUSE_CLIENT = functools.partial(
+    TorrentfsClient, extra_args=("--idle-timeout", "5s", "--idle-disconnect", "10s")
+)
 
 SWARM_NOTE = (
     "Swarm: two libtorrent seeders on 127.0.0.2 and 127.0.0.3, each limited to "
@@ -105,16 +125,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             for make in fuse_clients
             if "cached" in only
         ]
-        big_reads = []
-        if "memory" in only:
-            big = content.big_file(cache)
-            budgeted = functools.partial(
-                TorrentfsClient, extra_args=("--cache-size", BIG_READ_CACHE)
-            )
-            big_reads = [
-                _scenario(scenarios.big_read, make, big, work, "memory", rate=0)
-                for make in (budgeted, BtfsClient)
-            ]
+        # The pause runs mostly wait; they share the minute of the 1 GiB reads.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            memory = pool.submit(_big_reads, cache, work) if "memory" in only else None
+            pauses = _pause_runs(movie, work) if "idle" in only else []
+            big_reads = memory.result() if memory is not None else []
         tmpfs_mb_s = _tmpfs_throughput(movie.root)
 
     sections = [
@@ -161,6 +176,26 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             report.big_read_table(big_reads),
         ),
     ]
+    sections += [
+        (
+            "Network usage by mode",
+            "60 s of real-time playback (`ffmpeg -re`), then 60 s with no reads, as when the "
+            "user pauses; each mode on fresh seeders, the four side by side. Disk used at "
+            "the end; peak memory is the client's private memory plus torrent data it keeps "
+            "on tmpfs, sampled every 100 ms. A plain client is torrentfs with "
+            "`--storage disk --download-all --download-all-while-idle`.",
+            report.network_by_mode_table(pauses),
+        ),
+        (
+            "Idle and resume",
+            "From the same runs: what the client fetched during 30 s of the pause that begin "
+            "25 s after playback stopped (torrentfs goes idle after 20 s), and how long a "
+            "64 KiB read at 90% of the movie took after the 60 s pause. A full pause is "
+            "torrentfs with `--idle-timeout 5s --idle-disconnect 10s`: one read, 15 s of "
+            "quiet, then the same read.",
+            report.idle_table([r for r in pauses if r["mode"] in IDLE_COMPARED], MOVIE_PIECE),
+        ),
+    ]
     window_bytes = DEFAULT_READAHEAD_S * movie.size / content.MOVIE_SECONDS
     sections.insert(
         0,
@@ -170,10 +205,12 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "the default `--readahead`. Cached reads count the kernel's page cache, which "
             "`keep_cache` lets torrentfs use; the first read of fetched data is in the last "
             "table.",
-            report.targets(playback, scans, walks, cached, tmpfs_mb_s, window_bytes),
+            report.targets(
+                playback, scans, walks, cached, pauses, tmpfs_mb_s, window_bytes, MOVIE_PIECE
+            ),
         ),
     )
-    for result in (*playback, *scans, *walks, *cached, *big_reads):
+    for result in (*playback, *scans, *walks, *cached, *big_reads, *pauses):
         print(json.dumps(result))
     for title, _, table in sections:
         print(f"\n{title}\n{table}")
@@ -199,6 +236,34 @@ def _scenario(
     except Exception as error:  # one client failing must not lose the others' figures
         _log(f"{label}: {client.name} failed: {error!r}")
         return {"client": client.name, "error": repr(error)}
+
+
+def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:
+    big = content.big_file(cache)
+    budgeted = functools.partial(TorrentfsClient, extra_args=("--cache-size", BIG_READ_CACHE))
+    return [
+        _scenario(scenarios.big_read, make, big, work, "memory", rate=0)
+        for make in (budgeted, BtfsClient)
+    ]
+
+
+def _pause_runs(movie: content.BenchContent, work: Path) -> list[scenarios.Result]:
+    """Every mode's pause run and the full-pause run side by side: they take minutes each."""
+    modes = {
+        label: functools.partial(_scenario, scenarios.pause_and_resume, make, movie, work, "idle")
+        for label, make in PAUSE_MODES.items()
+    }
+    disconnect = functools.partial(
+        _scenario, scenarios.resume_after_disconnect, FULL_PAUSE_CLIENT, movie, work, "idle"
+    )
+    with concurrent.futures.ThreadPoolExecutor(len(modes) + 1) as pool:
+        futures = {label: pool.submit(run) for label, run in modes.items()}
+        full_pause = pool.submit(disconnect).result()
+        results = [{"mode": label, **future.result()} for label, future in futures.items()]
+    for result in results:
+        if result["client"] == "torrentfs" and "resume_read_s" in full_pause:
+            result["resume_after_disconnect_s"] = full_pause["resume_read_s"]
+    return results
 
 
 def _tmpfs_throughput(path: Path) -> float:

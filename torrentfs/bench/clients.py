@@ -79,8 +79,16 @@ class FuseClient(Client):
             return os.pread(handle.fileno(), length, offset)
 
     @abstractmethod
+    def ram_data_bytes(self) -> int:
+        """Bytes of the torrent's data the client keeps in RAM outside its own memory (tmpfs)."""
+
+    @abstractmethod
+    def disk_data_bytes(self) -> int:
+        """Bytes of the torrent's data the client keeps on disk."""
+
     def data_bytes(self) -> int:
         """Bytes the client keeps of the torrent's data outside its own memory."""
+        return self.ram_data_bytes() + self.disk_data_bytes()
 
     def is_visible(self, location: str) -> bool:
         try:
@@ -91,11 +99,14 @@ class FuseClient(Client):
 
 
 class TorrentfsClient(FuseClient):
-    name = "torrentfs"
-
-    def __init__(self, run_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, run_dir: Path, extra_args: tuple[str, ...] = (), name: str = "torrentfs"
+    ) -> None:
         super().__init__(run_dir)
-        self._extra_args = extra_args
+        self.name = name
+        self._cache_dir = run_dir / "cache"
+        # Used by --storage disk only.
+        self._extra_args = ("--cache-dir", str(self._cache_dir), *extra_args)
         self._mount: MountProcess | None = None
 
     def start(self, torrent: Path) -> None:
@@ -110,10 +121,12 @@ class TorrentfsClient(FuseClient):
         assert self._mount is not None
         return self._mount.process.pid
 
-    def data_bytes(self) -> int:
-        """Bytes of libtorrent's working files (RAM in memory mode)."""
-        folder = memory_root() / str(self.pid)
-        return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
+    def ram_data_bytes(self) -> int:
+        """Memory mode: bytes of libtorrent's working files on tmpfs."""
+        return _allocated_bytes(memory_root() / str(self.pid))
+
+    def disk_data_bytes(self) -> int:
+        return _allocated_bytes(self._cache_dir)
 
     def stop(self) -> None:
         assert self._mount is not None
@@ -152,9 +165,11 @@ class BtfsClient(FuseClient):
         assert self._process is not None
         return self._process.pid
 
-    def data_bytes(self) -> int:
-        """Bytes btfs keeps on disk (allocated blocks of its data folder)."""
-        return sum(p.stat().st_blocks * 512 for p in self._data.rglob("*") if p.is_file())
+    def ram_data_bytes(self) -> int:
+        return 0
+
+    def disk_data_bytes(self) -> int:
+        return _allocated_bytes(self._data)
 
     def stop(self) -> None:
         assert self._process is not None
@@ -213,6 +228,10 @@ class WebtorrentClient(Client):
         assert self._process is not None
         _stop_process(self._process)
         shutil.rmtree(self._out, ignore_errors=True)
+
+
+def _allocated_bytes(folder: Path) -> int:
+    return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
 
 def _stop_process(process: "subprocess.Popen[bytes]") -> None:

@@ -1,11 +1,15 @@
 """Measuring other processes from outside: bytes they read, peak memory, wall time."""
 
+import contextlib
 import os
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from torrentfs.closing import Closing
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,29 @@ def drop_page_cache(path: Path) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+class PeakSampler(Closing):
+    """Samples a client's private memory plus the data it keeps, every `interval_s`, in a thread.
+
+    `peak_total` is the largest sum seen and `peak_data` the largest data
+    figure, until `close()`.
+    """
+
+    def __init__(self, pid: int, data_bytes: Callable[[], int], interval_s: float) -> None:
+        self.peak_total = self.peak_data = 0
+        self._pid, self._data_bytes, self._interval_s = pid, data_bytes, interval_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self._interval_s):
+            with contextlib.suppress(OSError):
+                private, data = private_memory_bytes(self._pid), self._data_bytes()
+                self.peak_total = max(self.peak_total, private + data)
+                self.peak_data = max(self.peak_data, data)
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()

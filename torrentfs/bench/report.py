@@ -107,6 +107,41 @@ def cached_table(results: Sequence[Result], tmpfs_mb_s: float) -> str:
     return _table(results, rows) + f"\n\n`cat` of the same file on tmpfs: {tmpfs_mb_s:.0f} MB/s."
 
 
+def network_by_mode_table(results: Sequence[Result]) -> str:
+    """One row per mode: disk used, bytes fetched while playing and while paused, peak memory."""
+    lines = [
+        "| mode | disk used (MB) | fetched during 60 s of playback (MB) "
+        "| fetched during the next 60 s of pause (MB) | peak memory (MiB) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['mode']} | failed | | | |")
+            continue
+        lines.append(
+            f"| {r['mode']} | {_mb(r['disk_bytes'])} | {_mb(r['playback_fetched_bytes'])} "
+            f"| {_mb(r['pause_fetched_bytes'])} | {r['peak_memory_bytes'] / MIB:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def idle_table(results: Sequence[Result], piece_bytes: int) -> str:
+    rows = [
+        (
+            "fetched in 30 s of pause, 25-55 s after playback (MB)",
+            lambda r: _mb(r["idle_window_fetched_bytes"]),
+        ),
+        ("  in pieces", lambda r: f"{r['idle_window_fetched_bytes'] / piece_bytes:.1f}"),
+        ("first read after 60 s of pause (s)", lambda r: _s(r["resume_read_s"])),
+        (
+            "first read after a full pause (s)",
+            lambda r: _s(r["resume_after_disconnect_s"]) if "resume_after_disconnect_s" in r
+            else "-",
+        ),
+    ]  # fmt: skip
+    return _table(results, rows)
+
+
 def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
     """The whole docs/benchmarks.md: a title, how it was measured, one table per section."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -130,12 +165,15 @@ def targets(
     scans: Sequence[Result],
     walks: Sequence[Result],
     cached: Sequence[Result],
+    pauses: Sequence[Result],
     tmpfs_mb_s: float,
     window_bytes: float,
+    piece_bytes: int,
 ) -> str:
     """torrentfs's figures against the targets it is built to meet, one line each."""
     ours = _torrentfs(playback), _torrentfs(scans), _torrentfs(walks), _torrentfs(cached)
     play, scan, walk, cache = ours
+    pause = _torrentfs(pauses)
     checks: list[tuple[str, str, bool]] = []
     if play:
         allowed = 1.5 * play["players_read_bytes"] + window_bytes
@@ -158,6 +196,15 @@ def targets(
     if walk:
         share = walk["walk_mb_s"] / walk["swarm_mb_s"]
         checks.append(("small-file walk at least 50% of the swarm", f"{share:.0%}", share >= 0.5))
+    if pause:
+        idle_bytes = pause["idle_window_fetched_bytes"]
+        checks.append(
+            (
+                f"fetched in 30 s idle at most 2 pieces ({_mb(2 * piece_bytes)} MB)",
+                _mb(idle_bytes),
+                idle_bytes <= 2 * piece_bytes,
+            )
+        )
     lines = ["| target | torrentfs | met |", "| --- | --- | --- |"]
     lines += [f"| {label} | {value} | {'yes' if ok else 'NO'} |" for label, value, ok in checks]
     return "\n".join(lines)

@@ -1,7 +1,5 @@
 """What the benchmark does with each client, the way a user would feel it."""
 
-import contextlib
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -9,9 +7,9 @@ from typing import Any
 from torrentfs.bench.clients import BtfsClient, Client, FuseClient
 from torrentfs.bench.content import BenchContent
 from torrentfs.bench.measure import (
+    PeakSampler,
     drop_page_cache,
     peak_rss_bytes,
-    private_memory_bytes,
     read_throughput,
     run_measured,
 )
@@ -21,15 +19,25 @@ FIRST_READ_BYTES = 64 << 10
 SEEK_SECONDS = 60
 PLAYBACK_SECONDS = 60
 PROBE_TIMEOUT_S = 120.0
-SMALL_FILES_WALK_LIMIT_S = 30.0
-SCAN_LIMIT_S = 40.0
+SMALL_FILES_WALK_LIMIT_S = 20.0
+SCAN_LIMIT_S = 30.0
 # A media server gives up on a file that takes this long to probe.
 SCAN_PROBE_TIMEOUT_S = 30.0
 SAMPLE_INTERVAL_S = 0.1
 # torrentfs reads the 1 GiB file in about a minute; btfs took three, keeping
 # all it read on disk either way, so its read stops here to keep the bench short.
-BIG_READ_LIMIT_S = 75.0
+BIG_READ_LIMIT_S = 50.0
 READ_CHUNK_BYTES = 128 << 10
+# Pause after playback, and the 30 s within it that measure what an idle
+# client fetches: they begin once torrentfs's default 20 s idle timeout and a
+# few seconds for blocks already on their way have passed.
+PAUSE_S = 60.0
+IDLE_WINDOW_START_S = 25.0
+IDLE_WINDOW_S = 30.0
+# Where the read after a pause goes: far past anything playback fetched.
+RESUME_READ_AT = 0.9
+# Longer than the --idle-disconnect the full-pause run is given.
+DISCONNECTED_QUIET_S = 15.0
 
 Result = dict[str, Any]
 
@@ -188,28 +196,71 @@ def big_read(client: FuseClient, swarm: Swarm, big: BenchContent) -> Result:
     client.start(swarm.torrent_path)
     try:
         client.wait_visible(big.root.name)
-        peak = [0, 0]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.wait(SAMPLE_INTERVAL_S):
-                with contextlib.suppress(OSError):
-                    private, data = private_memory_bytes(client.pid), client.data_bytes()
-                    peak[0] = max(peak[0], private + data)
-                    peak[1] = max(peak[1], data)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        (_, read), seconds = _walk([Path(client.location(big.root.name))], BIG_READ_LIMIT_S)
-        done.set()
-        sampler.join()
+        with PeakSampler(client.pid, client.data_bytes, SAMPLE_INTERVAL_S) as peak:
+            location = Path(client.location(big.root.name))
+            (_, read), seconds = _walk([location], BIG_READ_LIMIT_S)
         return {
             "client": client.name,
             "file_bytes": big.size,
             "read_bytes": read,
             "read_s": seconds,
-            "peak_private_plus_data_bytes": peak[0],
-            "peak_data_bytes": peak[1],
+            "peak_private_plus_data_bytes": peak.peak_total,
+            "peak_data_bytes": peak.peak_data,
         }
     finally:
         client.stop()
+
+
+def pause_and_resume(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
+    """Real-time playback, a pause as long, then one read: bytes fetched in each, and memory."""
+    client.start(swarm.torrent_path)
+    try:
+        client.wait_visible(movie.root.name)
+        location = client.location(movie.root.name)
+        with PeakSampler(client.pid, client.ram_data_bytes, SAMPLE_INTERVAL_S) as peak:
+            before_play = swarm.uploaded_bytes()
+            play = run_measured(
+                player_commands(location)["play"], PLAYBACK_SECONDS + PROBE_TIMEOUT_S
+            )
+            after_play = swarm.uploaded_bytes()
+            time.sleep(IDLE_WINDOW_START_S)
+            window_start = swarm.uploaded_bytes()
+            time.sleep(IDLE_WINDOW_S)
+            window_end = swarm.uploaded_bytes()
+            time.sleep(PAUSE_S - IDLE_WINDOW_START_S - IDLE_WINDOW_S)
+            after_pause = swarm.uploaded_bytes()
+            resume_s = _timed_read(client, location, int(movie.size * RESUME_READ_AT))
+        return {
+            "client": client.name,
+            "playback_ok": play.returncode == 0,
+            "playback_fetched_bytes": after_play - before_play,
+            "pause_fetched_bytes": after_pause - after_play,
+            "idle_window_fetched_bytes": window_end - window_start,
+            "resume_read_s": resume_s,
+            "disk_bytes": client.disk_data_bytes(),
+            "peak_memory_bytes": peak.peak_total,
+        }
+    finally:
+        client.stop()
+
+
+def resume_after_disconnect(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
+    """One read, a quiet long enough for the client's full pause, then a timed read."""
+    client.start(swarm.torrent_path)
+    try:
+        client.wait_visible(movie.root.name)
+        location = client.location(movie.root.name)
+        client.read(location, 0, FIRST_READ_BYTES)
+        time.sleep(DISCONNECTED_QUIET_S)
+        return {
+            "client": client.name,
+            "resume_read_s": _timed_read(client, location, int(movie.size * RESUME_READ_AT)),
+        }
+    finally:
+        client.stop()
+
+
+def _timed_read(client: Client, location: str, offset: int) -> float:
+    start = time.monotonic()
+    client.read(location, offset, FIRST_READ_BYTES)
+    return time.monotonic() - start

@@ -1,0 +1,99 @@
+"""The idle pause on real mounts: no reads stops the download, the next read resumes it."""
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from torrentfs.fs import STATUS_XATTR
+
+pytestmark = pytest.mark.mount
+
+# Slow enough that --download-all is far from done when the pause comes.
+SEEDER_RATE = 1 << 20
+# Blocks already on their way when the pause comes may still land.
+SETTLE_S = 1.0
+QUIET_CHECK_S = 2.0
+
+
+def _status(mountpoint: Path) -> dict[str, Any]:
+    return json.loads(os.getxattr(mountpoint, STATUS_XATTR))
+
+
+def _wait_for_state(mountpoint: Path, state: str, limit_s: float = 15.0) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
+    while (status := _status(mountpoint))["state"] != state:
+        assert time.monotonic() < deadline, f"still {status['state']}, not {state}"
+        time.sleep(0.1)
+    return status
+
+
+def _read(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb", buffering=0) as handle:
+        handle.seek(offset)
+        return handle.read(size)
+
+
+def _uploaded_while_quiet(seeder) -> tuple[int, int]:
+    time.sleep(SETTLE_S)
+    before = seeder.uploaded_bytes()
+    time.sleep(QUIET_CHECK_S)
+    return before, seeder.uploaded_bytes()
+
+
+def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
+    single_file, seeder_for, mount, tmp_path
+):
+    seeder = seeder_for(single_file, upload_rate_limit=SEEDER_RATE)
+    original = single_file.root.read_bytes()
+    mounted = mount(
+        single_file.torrent_path,
+        *("--storage", "disk", "--cache-dir", str(tmp_path / "cache"), "--download-all"),
+        *("--idle-timeout", "1", "--idle-disconnect", "0"),
+        *("--peer", "{}:{}".format(*seeder.endpoint)),
+    )
+    path = mounted.mountpoint / "movie.bin"
+    assert _read(path, 0, 65536) == original[:65536]
+
+    _wait_for_state(mounted.mountpoint, "idle")
+    before, after = _uploaded_while_quiet(seeder)
+    assert after == before, f"the seeder sent {after - before} bytes while idle"
+    assert before < len(original), "download-all finished before the pause: nothing was tested"
+    assert _status(mounted.mountpoint)["peers"] >= 1, "idle must keep the peers"
+
+    offset = len(original) - 3_000_000
+    assert _read(path, offset, 100_000) == original[offset : offset + 100_000]
+    assert _status(mounted.mountpoint)["state"] == "streaming"
+    # --download-all goes on with the reads.
+    deadline = time.monotonic() + 15
+    while seeder.uploaded_bytes() <= after + 1_000_000:
+        assert time.monotonic() < deadline, "download-all did not resume"
+        time.sleep(0.1)
+    assert "idle: no reads for" in mounted.log_text()
+    assert mounted.unmount() == 0
+
+
+def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, seeder_for, mount):
+    seeder = seeder_for(single_file, upload_rate_limit=SEEDER_RATE)
+    original = single_file.root.read_bytes()
+    mounted = mount(
+        single_file.torrent_path,
+        *("--idle-timeout", "1", "--idle-disconnect", "2"),
+        *("--peer", "{}:{}".format(*seeder.endpoint)),
+    )
+    path = mounted.mountpoint / "movie.bin"
+    assert _read(path, 0, 65536) == original[:65536]
+
+    status = _wait_for_state(mounted.mountpoint, "disconnected")
+    assert status["peers"] == 0
+    before, after = _uploaded_while_quiet(seeder)
+    assert after == before
+
+    offset = len(original) // 2
+    assert _read(path, offset, 200_000) == original[offset : offset + 200_000]
+    assert _status(mounted.mountpoint)["state"] == "streaming"
+    assert "resumed: a read after" in mounted.log_text()
+    assert mounted.unmount() == 0
