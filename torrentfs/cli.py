@@ -132,6 +132,18 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "EIO (default: %(default)s)",
     )
     mount.add_argument(
+        "--read-timeout",
+        default="0",
+        metavar="DURATION",
+        help="fail a read with EIO after waiting this long for its pieces (default: 0, "
+        "wait as long as it takes, like a slow disk)",
+    )
+    mount.add_argument(
+        "--force",
+        action="store_true",
+        help="clear a stale mount left at MOUNTPOINT by a torrentfs that was killed",
+    )
+    mount.add_argument(
         "--allow-other",
         action="store_true",
         help="let other users see the mount (needs user_allow_other in /etc/fuse.conf)",
@@ -283,6 +295,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ),
         cache_bytes=cache_bytes,
         metadata_timeout_s=parse_duration(args.metadata_timeout),
+        read_timeout_s=parse_duration(args.read_timeout),
+        force=args.force,
         allow_other=args.allow_other,
         network=NetworkSettings(
             listen=args.listen,

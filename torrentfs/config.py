@@ -113,7 +113,11 @@ class Settings:
 
     cache_bytes: int = DEFAULT_CACHE_BYTES
     metadata_timeout_s: float = DEFAULT_METADATA_TIMEOUT_S
+    # A read waiting longer than this for its pieces fails with EIO (0: waits indefinitely).
+    read_timeout_s: float = 0.0
     allow_other: bool = False
+    # Clear a stale mount left at the mountpoint by a torrentfs that was killed.
+    force: bool = False
     network: NetworkSettings = field(default_factory=NetworkSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)

@@ -9,7 +9,7 @@ libtorrent.
 
 import dataclasses
 import logging
-from contextlib import AbstractContextManager
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,6 +50,10 @@ class MetadataTimeout(Exception):
     """The torrent's metadata did not arrive within the configured time."""
 
 
+class ReadTimeout(Exception):
+    """A read waited longer than --read-timeout for its pieces."""
+
+
 @dataclass(frozen=True)
 class _Known:
     """Everything that exists once the metadata is known."""
@@ -84,9 +88,22 @@ class TorrentContent:
             # Reads start with the metadata; the quiet before is not a pause.
             nursery.start_soon(self._idle.run)
 
-    def reading(self) -> AbstractContextManager[None]:
-        """Wrap every read: a stretch without any is the pause signal."""
-        return self._idle.reading()
+    async def read(self, reader: FileReader, offset: int, size: int) -> bytes:
+        """`reader`'s bytes at `offset`; raises ReadTimeout after --read-timeout of waiting."""
+        timeout_s = self._settings.read_timeout_s or math.inf
+        with self._idle.reading(), trio.move_on_after(timeout_s):
+            return await reader.read(offset, size)
+        known = self._known
+        assert known is not None
+        missing = [p for p in reader.pieces_under(offset, size) if p not in known.fetcher.store]
+        log.error(
+            "a read of %s at %d waited %.0f s for pieces %s; answering EIO (--read-timeout)",
+            reader.path,
+            offset,
+            timeout_s,
+            missing,
+        )
+        raise ReadTimeout
 
     async def _reconnect_when_due(self) -> None:
         while True:

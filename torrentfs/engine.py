@@ -49,6 +49,10 @@ WHOLE_PIECES_THRESHOLD_S = 5
 # still downloads, so any deadline goes first.
 BACKGROUND_PRIORITY = 1
 RESUME_SAVE_TIMEOUT_S = 10.0
+# With pieces wanted and no peer connected, dial the given peers again this
+# often: libtorrent stops dialing a peer after a few failed attempts, and a
+# seeder that went away may come back.
+PEER_RETRY_INTERVAL_S = 5.0
 _ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
 
 
@@ -278,6 +282,24 @@ class Engine(Closing):
             for alert in self._session.pop_alerts():
                 self._dispatch(alert, listener)
             await trio.lowlevel.wait_readable(read_fd)
+
+    async def keep_dialing(self) -> None:
+        """Until cancelled: while pieces are wanted and no peer is connected, dial the given
+        peers again and ask the trackers for more."""
+        while True:
+            await trio.sleep(PEER_RETRY_INTERVAL_S)
+            if not self._in_session or self._disconnected:
+                continue
+            status = self._handle.status()
+            if status.num_peers or status.is_finished or not status.has_metadata:
+                continue
+            log.info(
+                "no peers while pieces are wanted: dialing %d given peers again",
+                len(self._given_peers),
+            )
+            for peer in self._given_peers:
+                self._handle.connect_peer(peer)
+            self._handle.force_reannounce()
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
         """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""

@@ -18,7 +18,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import pyfuse3
 
-from torrentfs.content import MetadataTimeout, TorrentContent
+from torrentfs.content import MetadataTimeout, ReadTimeout, TorrentContent
 from torrentfs.stream import FileReader
 from torrentfs.tree import ROOT_INODE, FileTree, Node
 
@@ -130,8 +130,10 @@ class TorrentOperations(pyfuse3.Operations):
 
     @_bug_is_eio
     async def read(self, fh: int, off: int, size: int) -> bytes:
-        with self._content.reading():
-            return await self._readers[fh].read(off, size)
+        try:
+            return await self._content.read(self._readers[fh], off, size)
+        except ReadTimeout:
+            raise pyfuse3.FUSEError(errno.EIO) from None
 
     async def release(self, fh: int) -> None:
         reader = self._readers.pop(fh, None)

@@ -80,9 +80,17 @@ class Seeder(Closing):
         content_parent: Path,
         address: str = "127.0.0.2",
         upload_rate_limit: int = 0,
+        port: int = 0,
+        verify: bool = True,
     ) -> None:
+        """Seed the files under `content_parent`.
+
+        With `verify` false the seeder claims every piece without hashing
+        its files (seed mode hashes each piece before sending it): with
+        altered files, a peer that sends corrupt data.
+        """
         settings: lt.settings_pack = {
-            "listen_interfaces": f"{address}:0",
+            "listen_interfaces": f"{address}:{port}",
             "outgoing_interfaces": address,
             "enable_dht": False,
             "enable_lsd": False,
@@ -102,7 +110,11 @@ class Seeder(Closing):
         params = lt.add_torrent_params()
         params.ti = lt.torrent_info(torrent_data)
         params.save_path = str(content_parent)
-        params.flags = lt.torrent_flags.seed_mode
+        if verify:
+            params.flags = lt.torrent_flags.seed_mode
+        else:
+            params.have_pieces = [True] * params.ti.num_pieces()
+            params.flags &= ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
         self._handle = self._session.add_torrent(params)
 
     @property
@@ -120,8 +132,10 @@ class Seeder(Closing):
         return uploaded
 
     def close(self) -> None:
+        """Stop seeding and free the address: a seeder may come back on the same port."""
         self._session.remove_torrent(self._handle)
         self._session.pause()
+        del self._handle, self._session
 
 
 class MountProcess(Closing):
@@ -154,7 +168,7 @@ class MountProcess(Closing):
 
     def wait_mounted(self, timeout_s: float = MOUNT_WAIT_S) -> float:
         """Seconds from start until the mount is up; raises RuntimeError with the log if never."""
-        while not os.path.ismount(self.mountpoint):
+        while not _answers(self.mountpoint):
             if self.process.poll() is not None or time.monotonic() - self.started_at > timeout_s:
                 raise RuntimeError(f"torrentfs did not mount:\n{self.log_text()}")
             time.sleep(_POLL_S)
@@ -189,6 +203,17 @@ class MountProcess(Closing):
                 ["fusermount3", "-uz", str(self.mountpoint)], check=False, capture_output=True
             )
         self._log.close()
+
+
+def _answers(mountpoint: Path) -> bool:
+    """A live mount: a stale one (its daemon killed) can still look mounted to `stat`."""
+    if not os.path.ismount(mountpoint):
+        return False
+    try:
+        os.statvfs(mountpoint)
+    except OSError:
+        return False
+    return True
 
 
 def _is_stale(path: Path) -> bool:

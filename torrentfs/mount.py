@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 from pathlib import Path
 from types import FrameType
 
@@ -23,7 +24,7 @@ from torrentfs.fs import TorrentOperations
 from torrentfs.notify import Notifier
 from torrentfs.source import Source
 from torrentfs.status import one_line
-from torrentfs.storage import Storage
+from torrentfs.storage import Storage, filesystem_type
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ METADATA_REPORT_INTERVAL_S = 5.0
 # How often systemd gets a fresh STATUS= line.
 STATUS_NOTIFY_INTERVAL_S = 5.0
 _SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How our mounts appear in /proc/self/mountinfo (type "fuse", subtype "torrentfs").
+FUSE_TYPE = "fuse.torrentfs"
 
 
 class _Interrupted(Exception):
@@ -47,29 +50,56 @@ def fuse_options(source: Source, settings: Settings) -> set[str]:
     return options
 
 
-def check_mountpoint(mountpoint: Path) -> None:
-    """Raise UserError unless `mountpoint` is an empty directory that is not mounted."""
+def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
+    """Raise UserError unless `mountpoint` is an empty directory that is not mounted.
+
+    With `force`, a stale mount left by a killed torrentfs is cleared first.
+    """
     try:
         if not mountpoint.is_dir():
             if mountpoint.exists():
                 raise UserError(f"mountpoint {mountpoint} is not a directory")
             raise UserError(f"mountpoint {mountpoint} does not exist: create it with mkdir")
         if os.path.ismount(mountpoint):
+            if _filesystem_type(mountpoint) == FUSE_TYPE:
+                # The kernel may answer `stat` from its cache for a dead mount;
+                # statfs always asks the daemon, and a stale mount fails it.
+                os.statvfs(mountpoint)
+                raise UserError(
+                    f"{mountpoint} is already a torrentfs mount: "
+                    f"unmount it first with 'fusermount3 -u {mountpoint}'"
+                )
             raise UserError(f"{mountpoint} is already a mount point: unmount it first")
         if any(mountpoint.iterdir()):
             raise UserError(f"mountpoint {mountpoint} is not empty: use an empty directory")
     except OSError as error:
-        if error.errno == errno.ENOTCONN:
+        if error.errno != errno.ENOTCONN:
+            raise UserError(f"cannot use mountpoint {mountpoint}: {error.strerror}") from None
+        if not force:
             raise UserError(
                 f"{mountpoint} is a stale mount (transport endpoint is not connected): "
-                f"clear it with 'fusermount3 -u {mountpoint}'"
+                f"clear it with 'fusermount3 -u {mountpoint}', or mount with --force"
             ) from None
-        raise UserError(f"cannot use mountpoint {mountpoint}: {error.strerror}") from None
+        _clear_stale_mount(mountpoint)
+        check_mountpoint(mountpoint)
+
+
+def _clear_stale_mount(mountpoint: Path) -> None:
+    log.warning("clearing the stale mount at %s (--force)", mountpoint)
+    result = subprocess.run(
+        ["fusermount3", "-u", "-z", str(mountpoint)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise UserError(f"could not clear the stale mount at {mountpoint}: {result.stderr.strip()}")
+
+
+def _filesystem_type(mountpoint: Path) -> str | None:
+    return filesystem_type(mountpoint, Path("/proc/self/mountinfo").read_text())
 
 
 def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
-    check_mountpoint(mountpoint)
+    check_mountpoint(mountpoint, settings.force)
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
     storage = Storage(settings.storage.mode, settings.storage.cache_dir)
     try:
@@ -118,6 +148,7 @@ async def _serve(
             log.info("fetching metadata from %s", peers)
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
+        nursery.start_soon(engine.keep_dialing)
         nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:

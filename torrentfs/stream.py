@@ -291,12 +291,20 @@ class FileReader:
         self._plan(spans[-1].piece, rate)
         return assemble(spans, await self._fetcher.get_all([span.piece for span in spans]))
 
+    @property
+    def path(self) -> str:
+        return "/".join(self._file.path)
+
+    def pieces_under(self, offset: int, size: int) -> list[int]:
+        """The pieces holding the file's bytes at [offset, offset + size)."""
+        return [span.piece for span in self._layout.spans(self._file, offset, size)]
+
     def snapshot(self) -> dict[str, object]:
         """Where this handle reads, its window, and how much is fetched ahead of it."""
         rate = self._meter.rate(trio.current_time())
         buffered = self._buffered_bytes()
         return {
-            "path": "/".join(self._file.path),
+            "path": self.path,
             "position": self._position,
             "window_bytes": self._window_bytes,
             "rate_bytes_s": rate,

@@ -1,0 +1,206 @@
+"""Faults while mounted: slow or missing peers, corrupt peers, kills, signals and load."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from torrentfs.loopback import (
+    LOOPBACK_MOUNT_FLAGS,
+    MOUNT_WAIT_S,
+    MountProcess,
+    Seeder,
+    magnet_for,
+)
+from torrentfs.storage import memory_root
+
+pytestmark = pytest.mark.mount
+
+# Liveness bounds: far above what these take, so only a hang trips them.
+READ_BOUND_S = 60.0
+# The shutdown bound the robustness issue sets.
+SHUTDOWN_BOUND_S = 5.0
+
+
+def _read(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb", buffering=0) as handle:
+        handle.seek(offset)
+        return handle.read(size)
+
+
+def _in_thread(work) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as error:  # reported by the test that joins
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_read_timeout_answers_eio_and_logs_the_pieces(single_file, mount):
+    mounted = mount(single_file.torrent_path, "--read-timeout", "1s")  # nobody seeds it
+    with pytest.raises(OSError) as raised:
+        _read(mounted.mountpoint / "movie.bin", 200_000, 10)
+    assert raised.value.errno == 5  # EIO
+    assert "waited 1 s for pieces [3]; answering EIO (--read-timeout)" in mounted.log_text()
+    assert mounted.unmount() == 0
+
+
+def test_a_read_waits_while_the_only_seeder_is_gone_and_completes_when_it_is_back(
+    single_file, mount
+):
+    original = single_file.root.read_bytes()
+    seeder = Seeder(single_file.data, single_file.parent, "127.0.0.2", upload_rate_limit=2 << 20)
+    endpoint = seeder.endpoint
+    mounted = mount(single_file.torrent_path, "--peer", "{}:{}".format(*endpoint))
+    path = mounted.mountpoint / "movie.bin"
+    thread, outcome = _in_thread(lambda: path.read_bytes())
+    time.sleep(1.0)
+    seeder.close()
+    time.sleep(3.0)
+    assert thread.is_alive(), "the whole file came before the seeder left: nothing was tested"
+    with Seeder(single_file.data, single_file.parent, endpoint[0], port=endpoint[1]):
+        thread.join(READ_BOUND_S)
+        assert outcome == [original]
+    assert mounted.unmount() == 0
+
+
+def test_pieces_from_a_corrupt_peer_fail_their_hash_and_come_from_an_honest_one(
+    single_file, mount, tmp_path
+):
+    original = single_file.root.read_bytes()
+    corrupt_folder = tmp_path / "corrupt"
+    corrupt_folder.mkdir()
+    damaged = bytearray(original)
+    piece = single_file.piece_length
+    for index in range(0, len(original) // piece, 8):
+        damaged[index * piece + 100] ^= 0xFF
+    (corrupt_folder / single_file.root.name).write_bytes(damaged)
+    with (
+        Seeder(single_file.data, corrupt_folder, "127.0.0.2", verify=False) as liar,
+        Seeder(single_file.data, single_file.parent, "127.0.0.3") as honest,
+    ):
+        mounted = mount(
+            single_file.torrent_path,
+            *("--peer", "{}:{}".format(*liar.endpoint), "--peer", "{}:{}".format(*honest.endpoint)),
+        )
+        assert (mounted.mountpoint / "movie.bin").read_bytes() == original
+        assert "failed its hash check" in mounted.log_text(), "no corrupt piece was received"
+        assert mounted.unmount() == 0
+
+
+def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
+    single_file, seeder_for, tmp_path
+):
+    seeder = seeder_for(single_file)
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    source = magnet_for(single_file.data, [seeder.endpoint])
+    original = single_file.root.read_bytes()
+    killed = MountProcess(source, mountpoint, log_path=tmp_path / "killed.log")
+    second = None
+    try:
+        killed.wait_mounted()
+        assert _read(mountpoint / "movie.bin", 0, 100) == original[:100]
+        killed.process.kill()
+        killed.process.wait()
+        dead_workdir = memory_root() / str(killed.process.pid)
+        assert dead_workdir.exists(), "a killed torrentfs cannot clean up after itself"
+
+        refused = subprocess.run(
+            _mount_command(source, mountpoint), capture_output=True, text=True, timeout=MOUNT_WAIT_S
+        )
+        assert refused.returncode == 2
+        assert refused.stderr == (
+            f"torrentfs: error: {mountpoint} is a stale mount (transport endpoint is not "
+            f"connected): clear it with 'fusermount3 -u {mountpoint}', or mount with --force\n"
+        )
+        second = MountProcess(source, mountpoint, ["--force"], log_path=tmp_path / "second.log")
+        second.wait_mounted()
+        assert _read(mountpoint / "movie.bin", 5000, 100) == original[5000:5100]
+        assert not dead_workdir.exists()
+        assert second.unmount() == 0
+    finally:
+        for process in (second, killed):
+            if process is not None:
+                process.close()
+
+
+def _mount_command(source: str, mountpoint: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "torrentfs",
+        "mount",
+        source,
+        str(mountpoint),
+        *LOOPBACK_MOUNT_FLAGS,
+    ]
+
+
+@pytest.mark.parametrize("moment", ["fetching metadata", "idle"])
+def test_sigterm_unmounts_cleanly_and_quickly(moment, single_file, seeder_for, mount):
+    if moment == "fetching metadata":
+        mounted = mount(magnet_for(single_file.data, [("127.0.0.2", 9)]))  # nobody there
+    else:
+        seeder = seeder_for(single_file)
+        mounted = mount(
+            single_file.torrent_path,
+            "--idle-timeout",
+            "1s",
+            "--peer",
+            "{}:{}".format(*seeder.endpoint),
+        )
+        assert _read(mounted.mountpoint / "movie.bin", 0, 10) == single_file.root.read_bytes()[:10]
+        deadline = time.monotonic() + READ_BOUND_S
+        while "idle: no reads" not in mounted.log_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    mounted.process.send_signal(signal.SIGTERM)
+    assert mounted.wait_exit(timeout_s=SHUTDOWN_BOUND_S) == 0, mounted.log_text()
+    assert not os.path.ismount(mounted.mountpoint)
+
+
+def test_many_readers_at_once_get_exact_bytes_within_the_budget(fifty_files, seeder_for, mount):
+    seeder = seeder_for(fifty_files)
+    mounted = mount(
+        fifty_files.torrent_path, "--cache-size", "16M", "--peer", "{}:{}".format(*seeder.endpoint)
+    )
+    files = fifty_files.files()
+    names = sorted(files)
+
+    def reader(seed: int, name: str, sequential: bool) -> bool:
+        rng = random.Random(seed)
+        expected = files[name]
+        path = mounted.mountpoint / name
+        if sequential:
+            return path.read_bytes() == expected
+        for _ in range(40):
+            offset = rng.randrange(len(expected))
+            size = rng.choice([1, 4096, 65536, 300_000])
+            if _read(path, offset, size) != expected[offset : offset + size]:
+                return False
+        return True
+
+    jobs = [(i, names[i * 5], i % 2 == 0) for i in range(8)]
+    jobs += [(100 + i, "video-17.mkv", i % 2 == 0) for i in range(4)]
+    threads = [_in_thread(lambda job=job: reader(*job)) for job in jobs]
+    for thread, _ in threads:
+        thread.join(READ_BOUND_S)
+    assert [outcome for _, outcome in threads] == [[True]] * len(jobs)
+    status = json.loads(os.getxattr(mounted.mountpoint, "user.torrentfs.status"))
+    assert status["store"]["bytes"] <= status["store"]["budget_bytes"]
+    assert status["working_files_bytes"] <= 16 << 20
+    assert mounted.unmount() == 0
