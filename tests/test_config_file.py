@@ -20,6 +20,8 @@ SAMPLES = {
     "head-size": ('"1M"', ["--head-size", "1M"]),
     "tail-size": ("0", ["--tail-size", "0"]),
     "metadata-timeout": ('"30s"', ["--metadata-timeout", "30s"]),
+    "read-timeout": ('"90s"', ["--read-timeout", "90s"]),
+    "force": ("true", ["--force"]),
     "allow-other": ("true", ["--allow-other"]),
     "storage": ('"disk"', ["--storage", "disk"]),
     "cache-dir": ('"/var/cache/elsewhere"', ["--cache-dir", "/var/cache/elsewhere"]),

@@ -77,7 +77,7 @@ def test_a_read_waits_while_the_only_seeder_is_gone_and_completes_when_it_is_bac
     assert mounted.unmount() == 0
 
 
-def test_pieces_from_a_corrupt_peer_fail_their_hash_and_come_from_an_honest_one(
+def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
     single_file, mount, tmp_path
 ):
     original = single_file.root.read_bytes()
@@ -94,10 +94,31 @@ def test_pieces_from_a_corrupt_peer_fail_their_hash_and_come_from_an_honest_one(
     ):
         mounted = mount(
             single_file.torrent_path,
+            *("--read-timeout", "20s"),
             *("--peer", "{}:{}".format(*liar.endpoint), "--peer", "{}:{}".format(*honest.endpoint)),
         )
-        assert (mounted.mountpoint / "movie.bin").read_bytes() == original
-        assert "failed its hash check" in mounted.log_text(), "no corrupt piece was received"
+        path = mounted.mountpoint / "movie.bin"
+        chunk = 1 << 20
+        returned = unreadable = 0
+        for offset in range(0, len(original), chunk):
+            try:
+                data = _read(path, offset, chunk)
+            except OSError:
+                unreadable += 1
+                continue
+            # A read cut short by the timeout returns what came before it.
+            assert data == original[offset : offset + len(data)], f"corrupt bytes at {offset}"
+            if len(data) == len(original[offset : offset + chunk]):
+                returned += 1
+            else:
+                unreadable += 1
+        log = mounted.log_text()
+        assert "failed its hash check" in log, "no corrupt piece was received"
+        assert returned > 0
+        # libtorrent bans every peer that sent a block of a failed piece; when
+        # that is the honest one too, reads wait for peers and time out
+        # (docs/troubleshooting.md). They never return corrupt bytes.
+        assert unreadable == 0 or "lifting peer bans" in log
         assert mounted.unmount() == 0
 
 

@@ -53,6 +53,8 @@ RESUME_SAVE_TIMEOUT_S = 10.0
 # often: libtorrent stops dialing a peer after a few failed attempts, and a
 # seeder that went away may come back.
 PEER_RETRY_INTERVAL_S = 5.0
+# Dialing tries that found nobody before the torrent is added again.
+REJOIN_AFTER_TRIES = 3
 _ALERT_MASK = lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
 
 
@@ -283,23 +285,34 @@ class Engine(Closing):
                 self._dispatch(alert, listener)
             await trio.lowlevel.wait_readable(read_fd)
 
-    async def keep_dialing(self) -> None:
+    async def keep_dialing(self, listener: EngineListener) -> None:
         """Until cancelled: while pieces are wanted and no peer is connected, dial the given
-        peers again and ask the trackers for more."""
+        peers again and ask the trackers for more; if that finds nobody, rejoin the swarm."""
+        tries = 0
         while True:
             await trio.sleep(PEER_RETRY_INTERVAL_S)
             if not self._in_session or self._disconnected:
                 continue
             status = self._handle.status()
             if status.num_peers or status.is_finished or not status.has_metadata:
+                tries = 0
                 continue
-            log.info(
-                "no peers while pieces are wanted: dialing %d given peers again",
-                len(self._given_peers),
-            )
-            for peer in self._given_peers:
-                self._handle.connect_peer(peer)
-            self._handle.force_reannounce()
+            tries += 1
+            if tries < REJOIN_AFTER_TRIES:
+                log.info("no peers while pieces are wanted: dialing the given peers again")
+                for peer in self._given_peers:
+                    self._handle.connect_peer(peer)
+                self._handle.force_reannounce()
+                continue
+            # libtorrent bans every peer that sent a block of a piece failing
+            # its hash, for the session's life. Deadline pieces take blocks
+            # from several peers at once, so one liar can get the honest
+            # peers banned with it and leave none (measured: 1 run in 5).
+            log.warning("still no peers: lifting peer bans and adding the torrent again")
+            tries = 0
+            self._session.set_ip_filter(lt.ip_filter())
+            async with self._resume_lock:
+                await self._readd([], listener)
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
         """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""

@@ -148,7 +148,7 @@ async def _serve(
             log.info("fetching metadata from %s", peers)
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
-        nursery.start_soon(engine.keep_dialing)
+        nursery.start_soon(engine.keep_dialing, content)
         nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:
