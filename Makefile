@@ -66,7 +66,7 @@ unit: deps
 	$(BIN)/pytest -m 'not mount'
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 demo: deps
 	$(BIN)/torrentfs demo
