@@ -5,7 +5,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from torrentfs.loopback import (
-    LOOPBACK_MOUNT_FLAGS,
     MOUNT_WAIT_S,
     MountProcess,
     Seeder,
     magnet_for,
+    mount_command,
 )
 from torrentfs.storage import memory_root
 
@@ -141,7 +140,7 @@ def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
         assert dead_workdir.exists(), "a killed torrentfs cannot clean up after itself"
 
         refused = subprocess.run(
-            _mount_command(source, mountpoint), capture_output=True, text=True, timeout=MOUNT_WAIT_S
+            mount_command(source, mountpoint), capture_output=True, text=True, timeout=MOUNT_WAIT_S
         )
         assert refused.returncode == 2
         assert refused.stderr == (
@@ -157,18 +156,6 @@ def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
         for process in (second, killed):
             if process is not None:
                 process.close()
-
-
-def _mount_command(source: str, mountpoint: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "torrentfs",
-        "mount",
-        source,
-        str(mountpoint),
-        *LOOPBACK_MOUNT_FLAGS,
-    ]
 
 
 @pytest.mark.parametrize("moment", ["fetching metadata", "idle"])

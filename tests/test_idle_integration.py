@@ -44,19 +44,26 @@ def _uploaded_while_quiet(seeder) -> tuple[int, int]:
     return before, seeder.uploaded_bytes()
 
 
+def _mount_and_read_the_head(single_file, seeder_for, mount, *args):
+    """A slow seeder, a mount with `args`, and one read of the file's first 64 KiB."""
+    seeder = seeder_for(single_file, upload_rate_limit=SEEDER_RATE)
+    original = single_file.root.read_bytes()
+    mounted = mount(single_file.torrent_path, *args, "--peer", "{}:{}".format(*seeder.endpoint))
+    path = mounted.mountpoint / "movie.bin"
+    assert _read(path, 0, 65536) == original[:65536]
+    return seeder, mounted, path, original
+
+
 def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
     single_file, seeder_for, mount, tmp_path
 ):
-    seeder = seeder_for(single_file, upload_rate_limit=SEEDER_RATE)
-    original = single_file.root.read_bytes()
-    mounted = mount(
-        single_file.torrent_path,
+    seeder, mounted, path, original = _mount_and_read_the_head(
+        single_file,
+        seeder_for,
+        mount,
         *("--storage", "disk", "--cache-dir", str(tmp_path / "cache"), "--download-all"),
         *("--idle-timeout", "1", "--idle-disconnect", "0"),
-        *("--peer", "{}:{}".format(*seeder.endpoint)),
     )
-    path = mounted.mountpoint / "movie.bin"
-    assert _read(path, 0, 65536) == original[:65536]
 
     _wait_for_state(mounted.mountpoint, "idle")
     before, after = _uploaded_while_quiet(seeder)
@@ -77,15 +84,9 @@ def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
 
 
 def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, seeder_for, mount):
-    seeder = seeder_for(single_file, upload_rate_limit=SEEDER_RATE)
-    original = single_file.root.read_bytes()
-    mounted = mount(
-        single_file.torrent_path,
-        *("--idle-timeout", "1", "--idle-disconnect", "2"),
-        *("--peer", "{}:{}".format(*seeder.endpoint)),
+    seeder, mounted, path, original = _mount_and_read_the_head(
+        single_file, seeder_for, mount, "--idle-timeout", "1", "--idle-disconnect", "2"
     )
-    path = mounted.mountpoint / "movie.bin"
-    assert _read(path, 0, 65536) == original[:65536]
 
     status = _wait_for_state(mounted.mountpoint, "disconnected")
     assert status["peers"] == 0

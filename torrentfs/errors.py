@@ -10,3 +10,8 @@ EXIT_USER_ERROR = 2
 
 class UserError(Exception):
     """A problem with the user's input or environment, described in one line."""
+
+    def __init__(self, message: str) -> None:
+        # User input quoted in the message may hold newlines or other control
+        # characters; shown escaped, the message stays one line.
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))

@@ -138,6 +138,20 @@ class Seeder(Closing):
         del self._handle, self._session
 
 
+def mount_command(source: str, mountpoint: Path, extra_args: Sequence[str] = ()) -> list[str]:
+    """`torrentfs mount` of this interpreter, on loopback only."""
+    return [
+        sys.executable,
+        "-m",
+        "torrentfs",
+        "mount",
+        source,
+        str(mountpoint),
+        *LOOPBACK_MOUNT_FLAGS,
+        *extra_args,
+    ]
+
+
 class MountProcess(Closing):
     """`torrentfs mount` in a child process, unmounted and reaped on exit whatever happens."""
 
@@ -149,16 +163,7 @@ class MountProcess(Closing):
         log_path: Path | None = None,
     ) -> None:
         self.mountpoint = mountpoint
-        self.command = [
-            sys.executable,
-            "-m",
-            "torrentfs",
-            "mount",
-            source,
-            str(mountpoint),
-            *LOOPBACK_MOUNT_FLAGS,
-            *extra_args,
-        ]
+        self.command = mount_command(source, mountpoint, extra_args)
         self._log_path = log_path or mountpoint.parent / f"{mountpoint.name}.log"
         self._log = self._log_path.open("wb")
         self.started_at = time.monotonic()

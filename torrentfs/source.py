@@ -169,6 +169,10 @@ def _read_torrent_file(path: Path) -> Source:
         ) from None
     except PermissionError:
         raise UserError(f"cannot read {path}: permission denied") from None
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError:
+        raise UserError("SOURCE contains a NUL byte: no magnet, file or info-hash does") from None
     if not data.startswith(b"d"):
         raise UserError(f"{path} is not a .torrent file (it is not bencoded)")
     return Source(text=str(path), torrent_data=data, display_name=path.stem)

@@ -1,6 +1,8 @@
 """What the benchmark does with each client, the way a user would feel it."""
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -193,12 +195,9 @@ def _walk(paths: list[Path], limit_s: float) -> tuple[tuple[int, int], float]:
 
 def big_read(client: FuseClient, swarm: Swarm, big: BenchContent) -> Result:
     """Read 1 GiB through the mount, for at most `BIG_READ_LIMIT_S`: peak memory, data kept."""
-    client.start(swarm.torrent_path)
-    try:
-        client.wait_visible(big.root.name)
+    with _running(client, swarm, big.root.name) as location:
         with PeakSampler(client.pid, client.data_bytes, SAMPLE_INTERVAL_S) as peak:
-            location = Path(client.location(big.root.name))
-            (_, read), seconds = _walk([location], BIG_READ_LIMIT_S)
+            (_, read), seconds = _walk([Path(location)], BIG_READ_LIMIT_S)
         return {
             "client": client.name,
             "file_bytes": big.size,
@@ -207,16 +206,11 @@ def big_read(client: FuseClient, swarm: Swarm, big: BenchContent) -> Result:
             "peak_private_plus_data_bytes": peak.peak_total,
             "peak_data_bytes": peak.peak_data,
         }
-    finally:
-        client.stop()
 
 
 def pause_and_resume(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
     """Real-time playback, a pause as long, then one read: bytes fetched in each, and memory."""
-    client.start(swarm.torrent_path)
-    try:
-        client.wait_visible(movie.root.name)
-        location = client.location(movie.root.name)
+    with _running(client, swarm, movie.root.name) as location:
         with PeakSampler(client.pid, client.ram_data_bytes, SAMPLE_INTERVAL_S) as peak:
             before_play = swarm.uploaded_bytes()
             play = run_measured(
@@ -240,22 +234,26 @@ def pause_and_resume(client: FuseClient, swarm: Swarm, movie: BenchContent) -> R
             "disk_bytes": client.disk_data_bytes(),
             "peak_memory_bytes": peak.peak_total,
         }
-    finally:
-        client.stop()
 
 
 def resume_after_disconnect(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
     """One read, a quiet long enough for the client's full pause, then a timed read."""
-    client.start(swarm.torrent_path)
-    try:
-        client.wait_visible(movie.root.name)
-        location = client.location(movie.root.name)
+    with _running(client, swarm, movie.root.name) as location:
         client.read(location, 0, FIRST_READ_BYTES)
         time.sleep(DISCONNECTED_QUIET_S)
         return {
             "client": client.name,
             "resume_read_s": _timed_read(client, location, int(movie.size * RESUME_READ_AT)),
         }
+
+
+@contextlib.contextmanager
+def _running(client: Client, swarm: Swarm, relative: str) -> Iterator[str]:
+    """`client` started on the swarm's torrent until the block ends; the file's location."""
+    client.start(swarm.torrent_path)
+    try:
+        client.wait_visible(relative)
+        yield client.location(relative)
     finally:
         client.stop()
 
