@@ -212,3 +212,42 @@ def test_many_readers_at_once_get_exact_bytes_within_the_budget(fifty_files, see
     assert status["store"]["bytes"] <= status["store"]["budget_bytes"]
     assert status["working_files_bytes"] <= 16 << 20
     assert mounted.unmount() == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("missing", [], "does not exist: create it with mkdir"),
+        ("file", [], "is not a directory"),
+        ("full", [], "is not empty: use an empty directory"),
+        ("torrentfs", [], "is already a torrentfs mount: unmount it first"),
+        ("empty", ["--cache-size", "lots"], "invalid size 'lots'"),
+        ("empty", ["--readahead", "soon"], "invalid duration 'soon'"),
+        ("empty", ["--cache-size", "1M"], "--cache-size 1M is too small"),
+    ],
+)
+def test_bad_mountpoints_and_options_fail_with_one_line_and_mount_nothing(
+    setup, args, message, single_file, mount, tmp_path
+):
+    target = tmp_path / "target"
+    if setup == "file":
+        target.write_text("x")
+    elif setup == "full":
+        target.mkdir()
+        (target / "keep.txt").write_text("x")
+    elif setup == "empty":
+        target.mkdir()
+    elif setup == "torrentfs":
+        target = mount(single_file.torrent_path).mountpoint
+    result = subprocess.run(
+        [*mount_command(str(single_file.torrent_path), target), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=MOUNT_WAIT_S,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("torrentfs: error: "), result.stderr
+    assert message in lines[0]
+    assert os.path.ismount(target) == (setup == "torrentfs")

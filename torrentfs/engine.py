@@ -308,7 +308,7 @@ class Engine(Closing):
             # its hash, for the session's life. Deadline pieces take blocks
             # from several peers at once, so one liar can get the honest
             # peers banned with it and leave none (measured: 1 run in 5).
-            log.warning("still no peers: lifting peer bans and adding the torrent again")
+            log.info("still no peers: lifting peer bans and adding the torrent again")
             tries = 0
             self._session.set_ip_filter(lt.ip_filter())
             async with self._resume_lock:
