@@ -271,7 +271,9 @@ class Engine(Closing):
 
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
-        self._session.remove_torrent(self._handle)
+        # Shutdown may have cancelled a re-add after the torrent left the session.
+        if self._handle.is_valid():
+            self._session.remove_torrent(self._handle)
         del self._session
         for fd in self._alert_pipe:
             os.close(fd)
