@@ -1,6 +1,5 @@
 """Faults while mounted: slow or missing peers, corrupt peers, kills, signals and load."""
 
-import json
 import os
 import random
 import signal
@@ -18,6 +17,7 @@ from torrentfs.loopback import (
     magnet_for,
     mount_command,
 )
+from torrentfs.status import read_status
 from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
@@ -209,7 +209,7 @@ def test_many_readers_at_once_get_exact_bytes_within_the_budget(fifty_files, see
     for thread, _ in threads:
         thread.join(READ_BOUND_S)
     assert [outcome for _, outcome in threads] == [[True]] * len(jobs)
-    status = json.loads(os.getxattr(mounted.mountpoint, "user.torrentfs.status"))
+    status = read_status(mounted.mountpoint)
     assert status["store"]["bytes"] <= status["store"]["budget_bytes"]
     assert status["working_files_bytes"] <= 16 << 20
     assert mounted.unmount() == 0

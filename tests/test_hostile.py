@@ -2,7 +2,6 @@
 a 1 TiB file of which a few pieces are read, and pieces of 16 KiB and 16 MiB."""
 
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
@@ -10,7 +9,9 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
+from torrentfs.bench.measure import private_memory_bytes
 from torrentfs.loopback import Seeder
+from torrentfs.status import read_status
 
 pytestmark = pytest.mark.mount
 
@@ -113,17 +114,10 @@ def test_tiny_and_huge_pieces_read_right_and_memory_follows_what_is_read(
             for offset in offsets:
                 handle.seek(offset)
                 assert handle.read(100_000) == bytes(min(100_000, size - offset))
-        status = json.loads(os.getxattr(mounted.mountpoint, "user.torrentfs.status"))
-        private = _private_memory(mounted.process.pid)
+        status = read_status(mounted.mountpoint)
+        private = private_memory_bytes(mounted.process.pid)
         print(f"{size} bytes in {piece_length}-byte pieces: {private / MIB:.0f} MiB private")
         # What was read and its windows, not the torrent's size.
         assert status["store"]["bytes"] <= status["store"]["budget_bytes"]
         assert private < 400 * MIB
         assert mounted.unmount() == 0
-
-
-def _private_memory(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no RssAnon")

@@ -1,14 +1,12 @@
 """The idle pause on real mounts: no reads stops the download, the next read resumes it."""
 
-import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from torrentfs.fs import STATUS_XATTR
+from torrentfs.status import read_status
 
 pytestmark = pytest.mark.mount
 
@@ -19,13 +17,9 @@ SETTLE_S = 1.0
 QUIET_CHECK_S = 2.0
 
 
-def _status(mountpoint: Path) -> dict[str, Any]:
-    return json.loads(os.getxattr(mountpoint, STATUS_XATTR))
-
-
 def _wait_for_state(mountpoint: Path, state: str, limit_s: float = 15.0) -> dict[str, Any]:
     deadline = time.monotonic() + limit_s
-    while (status := _status(mountpoint))["state"] != state:
+    while (status := read_status(mountpoint))["state"] != state:
         assert time.monotonic() < deadline, f"still {status['state']}, not {state}"
         time.sleep(0.1)
     return status
@@ -69,11 +63,11 @@ def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
     before, after = _uploaded_while_quiet(seeder)
     assert after == before, f"the seeder sent {after - before} bytes while idle"
     assert before < len(original), "download-all finished before the pause: nothing was tested"
-    assert _status(mounted.mountpoint)["peers"] >= 1, "idle must keep the peers"
+    assert read_status(mounted.mountpoint)["peers"] >= 1, "idle must keep the peers"
 
     offset = len(original) - 3_000_000
     assert _read(path, offset, 100_000) == original[offset : offset + 100_000]
-    assert _status(mounted.mountpoint)["state"] == "streaming"
+    assert read_status(mounted.mountpoint)["state"] == "streaming"
     # --download-all goes on with the reads.
     deadline = time.monotonic() + 15
     while seeder.uploaded_bytes() <= after + 1_000_000:
@@ -95,6 +89,6 @@ def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, se
 
     offset = len(original) // 2
     assert _read(path, offset, 200_000) == original[offset : offset + 200_000]
-    assert _status(mounted.mountpoint)["state"] == "streaming"
+    assert read_status(mounted.mountpoint)["state"] == "streaming"
     assert "resumed: a read after" in mounted.log_text()
     assert mounted.unmount() == 0

@@ -1,7 +1,6 @@
 """Storage modes on real mounts: memory writes nothing to disk, disk mode resumes."""
 
 import hashlib
-import json
 import os
 import random
 import tempfile
@@ -13,8 +12,8 @@ import libtorrent as lt
 import pytest
 
 from tests.conftest import SampleTorrent
-from torrentfs.fs import STATUS_XATTR
 from torrentfs.loopback import MountProcess, make_torrent
+from torrentfs.status import read_status
 from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
@@ -200,7 +199,7 @@ def test_memory_mode_reads_1gib_within_a_128m_budget_and_never_uploads_forgotten
             assert os.pread(handle.fileno(), length, offset) == original.read(length)
 
     # A second leecher that only knows torrentfs gets only pieces that pass their hash.
-    status = json.loads(os.getxattr(mounted.mountpoint, STATUS_XATTR))
+    status = read_status(mounted.mountpoint)
     received, failed = _leech_from(one_gib, ("127.0.0.1", status["listen_port"]))
     assert received > 0
     assert failed == 0

@@ -5,7 +5,6 @@ through the mount's status attribute, which lists the pieces torrentfs
 claims and the pieces libtorrent would still download.
 """
 
-import json
 import os
 import time
 from pathlib import Path
@@ -14,17 +13,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import SampleTorrent
-from torrentfs.fs import STATUS_XATTR
+from torrentfs.status import read_status
 
 pytestmark = pytest.mark.mount
 
 SLOW_SEEDER_BYTES_S = 100_000
 WINDOW_ARGS = ("--readahead-min", "1M", "--readahead-max", "1M")
 SETTLE_LIMIT_S = 30.0
-
-
-def _status(mountpoint: Path) -> dict[str, Any]:
-    return json.loads(os.getxattr(mountpoint, STATUS_XATTR))
 
 
 def _pieces(sample: SampleTorrent, start: int, count: int) -> set[int]:
@@ -48,10 +43,10 @@ def test_a_seek_moves_the_window(single_file, seeder_for, mount):
     with (mounted.mountpoint / "movie.bin").open("rb") as handle:
         assert os.pread(handle.fileno(), 1000, 0) == original[:1000]
         first_window = _pieces(single_file, single_file.piece_length, n)
-        assert set(_status(mounted.mountpoint)["claimed_pieces"]) == first_window
+        assert set(read_status(mounted.mountpoint)["claimed_pieces"]) == first_window
 
         assert os.pread(handle.fileno(), 1000, seek_to) == original[seek_to : seek_to + 1000]
-        status = _status(mounted.mountpoint)
+        status = read_status(mounted.mountpoint)
 
     second_window = _pieces(single_file, seek_to + single_file.piece_length, n)
     assert set(status["claimed_pieces"]) == second_window
@@ -67,7 +62,7 @@ def test_closing_a_handle_drops_its_window(single_file, seeder_for, mount):
     )
     with (mounted.mountpoint / "movie.bin").open("rb") as handle:
         handle.read(1000)
-        assert len(_status(mounted.mountpoint)["claimed_pieces"]) == _window_pieces(single_file)
+        assert len(read_status(mounted.mountpoint)["claimed_pieces"]) == _window_pieces(single_file)
 
     status = _wait_for(mounted.mountpoint, lambda s: not s["claimed_pieces"])
     assert status["requested_pieces"] == []
@@ -89,7 +84,7 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
 
     with (mounted.mountpoint / "video-17.mkv").open("rb"):
         # Nothing read yet: only the head and the tail are wanted.
-        claimed = _status(mounted.mountpoint)["claimed_pieces"]
+        claimed = read_status(mounted.mountpoint)["claimed_pieces"]
         assert len(claimed) == 4
         head, tail = claimed[:2], claimed[2:]
         assert head[1] == head[0] + 1 and tail[1] == tail[0] + 1
@@ -102,7 +97,7 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
 def _wait_for(mountpoint: Path, condition) -> dict[str, Any]:
     deadline = time.monotonic() + SETTLE_LIMIT_S
     while True:
-        status = _status(mountpoint)
+        status = read_status(mountpoint)
         if condition(status) or time.monotonic() > deadline:
             return status
         time.sleep(0.1)
