@@ -240,15 +240,45 @@ def test_bad_mountpoints_and_options_fail_with_one_line_and_mount_nothing(
         target.mkdir()
     elif setup == "torrentfs":
         target = mount(single_file.torrent_path).mountpoint
+    _fails_with_one_line([*mount_command(str(single_file.torrent_path), target), *args], message)
+    assert os.path.ismount(target) == (setup == "torrentfs")
+
+
+def _fails_with_one_line(command: list[str], message: str) -> None:
+    """`command` exits 2 with one line on stderr, and that line holds `message`."""
     result = subprocess.run(
-        [*mount_command(str(single_file.torrent_path), target), *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=MOUNT_WAIT_S,
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=MOUNT_WAIT_S
     )
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("torrentfs: error: "), result.stderr
     assert message in lines[0]
-    assert os.path.ismount(target) == (setup == "torrentfs")
+
+
+# A mount namespace whose /dev has what Python needs and no fuse device.
+_WITHOUT_DEV_FUSE = (
+    "mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && "
+    "mknod -m 666 /dev/urandom c 1 9 && mkdir /dev/shm && mount -t tmpfs none /dev/shm && "
+    'exec "$@"'
+)
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "message"),
+    [
+        (["unshare", "--mount", "sh", "-c", _WITHOUT_DEV_FUSE, "sh"], "no /dev/fuse: load"),
+        # Root without capabilities: what an unprivileged container gets.
+        (
+            ["setpriv", "--bounding-set", "-all", "--inh-caps", "-all"],
+            "fusermount3: mount failed: Operation not permitted (FUSE needs root",
+        ),
+    ],
+    ids=["no /dev/fuse", "no right to mount"],
+)
+def test_without_fuse_a_mount_fails_with_one_line_and_mounts_nothing(
+    wrapper, message, single_file, tmp_path
+):
+    target = tmp_path / "target"
+    target.mkdir()
+    _fails_with_one_line([*wrapper, *mount_command(str(single_file.torrent_path), target)], message)
+    assert not os.path.ismount(target)

@@ -4,12 +4,15 @@ Runs in the foreground. Ends with the FUSE mount gone and the working files
 removed whether it stops by `fusermount3 -u`, SIGINT or SIGTERM.
 """
 
+import contextlib
 import errno
 import logging
 import os
 import re
 import signal
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -35,6 +38,8 @@ STATUS_NOTIFY_INTERVAL_S = 5.0
 _SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How our mounts appear in /proc/self/mountinfo (type "fuse", subtype "torrentfs").
 FUSE_TYPE = "fuse.torrentfs"
+FUSE_DEVICE = Path("/dev/fuse")
+FUSE_CONTAINER_HINT = "docker run --device /dev/fuse --cap-add SYS_ADMIN"
 
 
 class _Interrupted(Exception):
@@ -48,6 +53,15 @@ def fuse_options(source: Source, settings: Settings) -> set[str]:
     if settings.allow_other:
         options.add("allow_other")
     return options
+
+
+def check_fuse_device(device: Path = FUSE_DEVICE) -> None:
+    """Raise UserError if the kernel offers no FUSE device to mount with."""
+    if not device.exists():
+        raise UserError(
+            f"no {device}: load the FUSE module with 'modprobe fuse'; in a container, "
+            f"pass the device ({FUSE_CONTAINER_HINT})"
+        )
 
 
 def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
@@ -99,6 +113,7 @@ def _filesystem_type(mountpoint: Path) -> str | None:
 
 def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
+    check_fuse_device()
     check_mountpoint(mountpoint, settings.force)
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
     storage = Storage(settings.storage.mode, settings.storage.cache_dir)
@@ -115,19 +130,39 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
 
 def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: Settings) -> None:
     content = TorrentContent(engine, settings)
-    try:
-        pyfuse3.init(TorrentOperations(content), str(mountpoint), fuse_options(source, settings))
-    except RuntimeError:
-        raise UserError(
-            f"cannot mount {mountpoint}: FUSE refused (is /dev/fuse there and fusermount3 "
-            "installed? run as root or add the user to the fuse group)"
-        ) from None
+    _init_fuse(TorrentOperations(content), mountpoint, fuse_options(source, settings))
     try:
         with Notifier() as notifier:
             trio.run(_serve, engine, content, source, mountpoint, settings, notifier)
     finally:
         pyfuse3.close(unmount=True)
         log.info("unmounted %s", mountpoint)
+
+
+def _init_fuse(operations: TorrentOperations, mountpoint: Path, options: set[str]) -> None:
+    """pyfuse3.init, with libfuse's own complaint (written to fd 2) in the one-line error."""
+    with tempfile.TemporaryFile() as complaint:
+        try:
+            with _stderr_to(complaint.fileno()):
+                pyfuse3.init(operations, str(mountpoint), options)
+        except RuntimeError:
+            complaint.seek(0)
+            said = " ".join(complaint.read().decode(errors="replace").split())
+            raise UserError(
+                f"cannot mount {mountpoint}: {said or 'FUSE refused'} (FUSE needs root, or "
+                f"fusermount3 installed setuid root; in a container, {FUSE_CONTAINER_HINT})"
+            ) from None
+
+
+@contextlib.contextmanager
+def _stderr_to(fd: int) -> Iterator[None]:
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 async def _serve(
