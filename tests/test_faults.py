@@ -244,6 +244,34 @@ def test_bad_mountpoints_and_options_fail_with_one_line_and_mount_nothing(
     assert os.path.ismount(target) == (setup == "torrentfs")
 
 
+# A well-formed torrent of one empty file, which holds no pieces at all.
+ZERO_BYTE_TORRENT = b"d4:infod6:lengthi0e4:name9:empty.txt12:piece lengthi16384e6:pieces0:ee"
+
+
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        (lambda valid: valid[: len(valid) // 2], "is not a valid .torrent file: unexpected end"),
+        (lambda valid: b"", "is not bencoded"),
+        (lambda valid: b"d8:announce3:urle", "is not a valid .torrent file"),
+        (
+            lambda valid: ZERO_BYTE_TORRENT,
+            "is not a valid .torrent file: invalid length of torrent",
+        ),
+    ],
+    ids=["truncated", "empty file", "no info", "0-byte torrent"],
+)
+def test_bad_torrent_files_fail_with_one_line_and_mount_nothing(
+    contents, message, single_file, tmp_path
+):
+    bad = tmp_path / "bad.torrent"
+    bad.write_bytes(contents(single_file.torrent_path.read_bytes()))
+    target = tmp_path / "target"
+    target.mkdir()
+    _fails_with_one_line(mount_command(str(bad), target), message)
+    assert not os.path.ismount(target)
+
+
 def _fails_with_one_line(command: list[str], message: str) -> None:
     """`command` exits 2 with one line on stderr, and that line holds `message`."""
     result = subprocess.run(

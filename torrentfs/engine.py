@@ -13,6 +13,7 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -400,7 +401,9 @@ class Engine(Closing):
             try:
                 params = lt.load_torrent_buffer(source.torrent_data)
             except RuntimeError as error:
-                raise UserError(f"{source.text} is not a valid .torrent file: {error}") from None
+                # libtorrent ends its messages with its error category: "[bdecode:3]".
+                reason = re.sub(r" \[\w+:\d+\]$", "", str(error))
+                raise UserError(f"{source.text} is not a valid .torrent file: {reason}") from None
         else:
             params = lt.add_torrent_params()
             params.info_hashes = _info_hashes(source)
