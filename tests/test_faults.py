@@ -107,6 +107,23 @@ def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
         assert mounted.unmount() == 0
 
 
+def test_ctrl_c_ends_a_blocked_reader_at_once_and_the_mount_still_unmounts(single_file, mount):
+    mounted = mount(single_file.torrent_path)  # nobody seeds this one
+    # coreutils cat: SIGINT kills it, as Ctrl-C does in a terminal.
+    cat = subprocess.Popen(
+        ["cat", str(mounted.mountpoint / "movie.bin")], stdout=subprocess.DEVNULL
+    )
+    with pytest.raises(subprocess.TimeoutExpired):
+        cat.wait(timeout=1.5)
+    assert read_status(mounted.mountpoint)["requested_pieces"], "the read is not waiting"
+    cat.send_signal(signal.SIGINT)
+    assert cat.wait(timeout=SHUTDOWN_BOUND_S) == -signal.SIGINT
+    # The kernel gave up the read, but torrentfs still waits for its pieces:
+    # the unmount must end the process all the same.
+    assert mounted.unmount() == 0, mounted.log_text()
+    assert not os.path.ismount(mounted.mountpoint)
+
+
 def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
     single_file, seeder_for, tmp_path
 ):

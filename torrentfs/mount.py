@@ -19,6 +19,7 @@ from types import FrameType
 import pyfuse3
 import trio
 
+from torrentfs import mountinfo
 from torrentfs.config import Settings, StorageMode
 from torrentfs.content import TorrentContent
 from torrentfs.engine import Engine
@@ -27,7 +28,7 @@ from torrentfs.fs import TorrentOperations
 from torrentfs.notify import Notifier
 from torrentfs.source import Source
 from torrentfs.status import one_line
-from torrentfs.storage import Storage, filesystem_type
+from torrentfs.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 METADATA_REPORT_INTERVAL_S = 5.0
 # How often systemd gets a fresh STATUS= line.
 STATUS_NOTIFY_INTERVAL_S = 5.0
+# How often the mount table is read to notice an unmount.
+UNMOUNT_CHECK_INTERVAL_S = 1.0
 _SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How our mounts appear in /proc/self/mountinfo (type "fuse", subtype "torrentfs").
 FUSE_TYPE = "fuse.torrentfs"
@@ -75,7 +78,7 @@ def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
                 raise UserError(f"mountpoint {mountpoint} is not a directory")
             raise UserError(f"mountpoint {mountpoint} does not exist: create it with mkdir")
         if os.path.ismount(mountpoint):
-            if _filesystem_type(mountpoint) == FUSE_TYPE:
+            if _is_torrentfs_mount(os.path.realpath(mountpoint)):
                 # The kernel may answer `stat` from its cache for a dead mount;
                 # statfs always asks the daemon, and a stale mount fails it.
                 os.statvfs(mountpoint)
@@ -107,14 +110,17 @@ def _clear_stale_mount(mountpoint: Path) -> None:
         raise UserError(f"could not clear the stale mount at {mountpoint}: {result.stderr.strip()}")
 
 
-def _filesystem_type(mountpoint: Path) -> str | None:
-    return filesystem_type(mountpoint, Path("/proc/self/mountinfo").read_text())
+def _is_torrentfs_mount(real_mountpoint: str) -> bool:
+    return FUSE_TYPE in mountinfo.types_mounted_at(real_mountpoint, mountinfo.read())
 
 
 def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
     check_fuse_device()
     check_mountpoint(mountpoint, settings.force)
+    # As the mount table names it. Resolved before mounting: a lookup under
+    # the mount would wait for this very process to answer.
+    mountpoint = Path(os.path.realpath(mountpoint))
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
     storage = Storage(settings.storage.mode, settings.storage.cache_dir)
     try:
@@ -186,6 +192,7 @@ async def _serve(
         nursery.start_soon(engine.keep_dialing, content)
         nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
+        nursery.start_soon(_stop_when_unmounted, mountpoint, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:
             nursery.start_soon(_save_resume_periodically, engine, settings)
         nursery.start_soon(_notify_systemd, mountpoint, content, notifier)
@@ -206,6 +213,19 @@ async def _stop_on_signal(fuse_scope: trio.CancelScope) -> None:
             # Reads blocked on pieces would keep the FUSE loop alive; end them.
             fuse_scope.cancel()
             return
+
+
+async def _stop_when_unmounted(mountpoint: Path, fuse_scope: trio.CancelScope) -> None:
+    """End the FUSE loop once the mount is gone, as after `fusermount3 -u`.
+
+    pyfuse3 returns only when every request is answered, and a read the
+    kernel abandoned (its reader was killed) may wait for its pieces for
+    good: the process would outlive its mount.
+    """
+    while _is_torrentfs_mount(str(mountpoint)):
+        await trio.sleep(UNMOUNT_CHECK_INTERVAL_S)
+    log.info("%s was unmounted", mountpoint)
+    fuse_scope.cancel()
 
 
 async def _notify_systemd(mountpoint: Path, content: TorrentContent, notifier: Notifier) -> None:

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from torrentfs import mountinfo
 from torrentfs.config import StorageMode
 from torrentfs.errors import UserError
 
@@ -28,25 +29,8 @@ _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
 
 
-def filesystem_type(path: Path, mountinfo: str) -> str | None:
-    """The type of the filesystem holding `path`, from /proc/self/mountinfo text."""
-    target = os.path.realpath(path)
-    best, best_type = "", None
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        if "-" not in fields:
-            continue
-        mount_point = fields[4].replace("\\040", " ")
-        fs_type = fields[fields.index("-") + 1]
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, fs_type
-    return best_type
-
-
 def is_ram_backed(path: Path) -> bool:
-    mountinfo = Path("/proc/self/mountinfo").read_text()
-    return filesystem_type(path, mountinfo) in RAM_FILESYSTEMS
+    return mountinfo.filesystem_type(os.path.realpath(path), mountinfo.read()) in RAM_FILESYSTEMS
 
 
 def ram_base_dir() -> Path:
