@@ -16,7 +16,7 @@ from pathlib import Path
 from torrentfs.bench import content, report, scenarios
 from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
 from torrentfs.bench.measure import read_throughput
-from torrentfs.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
+from torrentfs.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
 from torrentfs.config import DEFAULT_READAHEAD_S
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
@@ -183,7 +183,10 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         (
             "Network usage by mode",
             "60 s of real-time playback (`ffmpeg -re`), then 60 s with no reads, as when the "
-            "user pauses; each mode on fresh seeders, the four side by side. Disk used at "
+            "user pauses; each mode on fresh seeders, the four side by side, each seeder "
+            f"limited to {PAUSE_SEEDER_RATE_BYTES_S / 1e6:g} MB/s: the two together send about "
+            "the movie's bitrate, so the rest of the movie is still to come when playback "
+            "stops. Disk used at "
             "the end; peak memory is the client's private memory plus torrent data it keeps "
             "on tmpfs, sampled every 100 ms. A plain client is torrentfs with "
             "`--storage disk --download-all --download-all-while-idle`.",
@@ -191,7 +194,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         ),
         (
             "Idle and resume",
-            "From the same runs: what the client fetched during 30 s of the pause that begin "
+            "From the same runs (the slower seeders): what the client fetched during 30 s of "
+            "the pause that begin "
             "25 s after playback stopped (torrentfs goes idle after 20 s), and how long a "
             "64 KiB read at 90% of the movie took after the 60 s pause. A full pause is "
             "torrentfs with `--idle-timeout 5s --idle-disconnect 10s`: one read, 15 s of "
@@ -252,12 +256,15 @@ def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:
 
 def _pause_runs(movie: content.BenchContent, work: Path) -> list[scenarios.Result]:
     """Every mode's pause run and the full-pause run side by side: they take minutes each."""
+    rate = PAUSE_SEEDER_RATE_BYTES_S
     modes = {
-        label: functools.partial(_scenario, scenarios.pause_and_resume, make, movie, work, "idle")
+        label: functools.partial(
+            _scenario, scenarios.pause_and_resume, make, movie, work, "idle", rate
+        )
         for label, make in PAUSE_MODES.items()
     }
     disconnect = functools.partial(
-        _scenario, scenarios.resume_after_disconnect, FULL_PAUSE_CLIENT, movie, work, "idle"
+        _scenario, scenarios.resume_after_disconnect, FULL_PAUSE_CLIENT, movie, work, "idle", rate
     )
     with concurrent.futures.ThreadPoolExecutor(len(modes) + 1) as pool:
         futures = {label: pool.submit(run) for label, run in modes.items()}

@@ -11,6 +11,10 @@ from torrentfs.loopback import Seeder, with_trackers
 SEEDER_ADDRESSES = ("127.0.0.2", "127.0.0.3")
 # 2 MB/s each: 4 MB/s (32 Mbit/s) in all, a realistic swarm.
 SEEDER_RATE_BYTES_S = 2_000_000
+# The pause runs: 1 MB/s in all, about the movie's bitrate, so the read-ahead
+# window and the rest of the movie are still to come when playback stops and
+# a pause has something to hold back (at 4 MB/s every client had it all).
+PAUSE_SEEDER_RATE_BYTES_S = 500_000
 
 
 class Swarm(Closing):
