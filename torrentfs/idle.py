@@ -53,7 +53,8 @@ class IdleWatch:
         self._reads_in_progress = 0
         # Trio time of the last read's start or end (from `run()` on).
         self._last_read = 0.0
-        # Set when a read ends, so `run()` measures the quiet from then.
+        # Set when a read ends: `run()` waits for it when only a read can
+        # start the next quiet stretch.
         self._read_ended = trio.Event()
 
     @contextmanager
@@ -75,15 +76,23 @@ class IdleWatch:
             self._read_ended.set()
 
     async def run(self) -> None:
-        """Make the idle and disconnect transitions when their time comes; runs until cancelled."""
+        """Make the idle and disconnect transitions when their time comes; runs until cancelled.
+
+        Sleeps until the next transition could be due and then looks at the
+        last read, so streaming reads cost no wake-up each; it waits for a
+        read to end only while no transition can come without one.
+        """
         if not self._settings.timeout_s:
             return
         self._last_read = trio.current_time()
         while True:
-            self._read_ended = trio.Event()
-            with trio.move_on_at(self._next_transition_at()):
+            due_at = self._next_transition_at()
+            if due_at == math.inf:
+                self._read_ended = trio.Event()
                 await self._read_ended.wait()
-            if not self._read_ended.is_set() and not self._reads_in_progress:
+            elif trio.current_time() < due_at:
+                await trio.sleep_until(due_at)
+            else:
                 self._advance()
 
     def _next_transition_at(self) -> float:
