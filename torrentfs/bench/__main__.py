@@ -175,7 +175,9 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             f"{scenarios.BIG_READ_LIMIT_S:.0f} s; torrentfs with "
             f"its default memory storage and `--cache-size {BIG_READ_CACHE}`. Sampled every "
             "100 ms: the client's private memory (RssAnon) plus the torrent data it keeps "
-            "outside it (torrentfs: its working files on tmpfs; btfs: its files on disk).",
+            "outside it (torrentfs: its working files on tmpfs; btfs: its files on disk). It "
+            "runs beside the pause runs below (four players and their seeders), so how much it "
+            "reads in that time follows the machine's load; `--only memory` runs it alone.",
             report.big_read_table(big_reads),
         ),
     ]
