@@ -13,9 +13,10 @@ pytestmark = pytest.mark.mount
 
 # Slow enough that --download-all is far from done when the pause comes.
 SEEDER_RATE = 1 << 20
-# Blocks already on their way when the pause comes may still land.
-SETTLE_S = 1.0
+# Blocks already on their way when the pause comes may still land: the
+# seeder must fall quiet this long, within the limit.
 QUIET_CHECK_S = 2.0
+SETTLE_LIMIT_S = 15.0
 # The read after the pause lands this far before the end of the file.
 TAIL_BYTES = 3_000_000
 RESUME_LIMIT_S = 60.0
@@ -42,11 +43,11 @@ def _read_past_the_page_cache(path: Path, size: int) -> bytes:
         return handle.read(size)
 
 
-def _uploaded_while_quiet(seeder) -> tuple[int, int]:
-    time.sleep(SETTLE_S)
-    before = seeder.uploaded_bytes()
-    time.sleep(QUIET_CHECK_S)
-    return before, seeder.uploaded_bytes()
+def _settled_while_idle(seeder) -> int:
+    """The seeder's upload total once it stopped sending; fails if it never does."""
+    settled = seeder.settled_upload(QUIET_CHECK_S, SETTLE_LIMIT_S)
+    assert settled is not None, f"the seeder kept sending for {SETTLE_LIMIT_S} s while idle"
+    return settled
 
 
 def _mount_and_read_the_head(single_file, seeder_for, mount, *args):
@@ -71,9 +72,8 @@ def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
     )
 
     _wait_for_state(mounted.mountpoint, "idle")
-    before, after = _uploaded_while_quiet(seeder)
-    assert after == before, f"the seeder sent {after - before} bytes while idle"
-    assert before < len(original), "download-all finished before the pause: nothing was tested"
+    settled = _settled_while_idle(seeder)
+    assert settled < len(original), "download-all finished before the pause: nothing was tested"
     assert read_status(mounted.mountpoint)["peers"] >= 1, "idle must keep the peers"
 
     offset = len(original) - TAIL_BYTES
@@ -83,7 +83,7 @@ def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
     # read could have asked for. Re-reading the head (held) keeps the mount
     # streaming without asking the swarm for anything new.
     deadline = time.monotonic() + RESUME_LIMIT_S
-    while seeder.uploaded_bytes() <= after + TAIL_BYTES + 1_000_000:
+    while seeder.uploaded_bytes() <= settled + TAIL_BYTES + 1_000_000:
         assert time.monotonic() < deadline, "download-all did not resume"
         assert _read_past_the_page_cache(path, 4096) == original[:4096]
         time.sleep(0.2)
@@ -98,8 +98,7 @@ def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, se
 
     status = _wait_for_state(mounted.mountpoint, "disconnected")
     assert status["peers"] == 0
-    before, after = _uploaded_while_quiet(seeder)
-    assert after == before
+    _settled_while_idle(seeder)
 
     offset = len(original) // 2
     assert _read(path, offset, 200_000) == original[offset : offset + 200_000]

@@ -8,7 +8,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import libtorrent as lt
@@ -132,7 +131,8 @@ def test_reading_one_file_fetches_only_what_is_read(fifty_files, seeder_for, mou
         )
     assert data == expected[:READ_ONE_MIB]
 
-    uploaded = _settled_upload(seeder)
+    uploaded = seeder.settled_upload(quiet_s=1.5, limit_s=20.0)
+    assert uploaded is not None, "the seeder never stopped sending"
     # What was read, the window after it, the tail fetched on opening a video, 2 pieces of slack.
     limit = READ_ONE_MIB + readahead + tail + 2 * fifty_files.piece_length
     total = sum(len(data) for data in fifty_files.files().values())
@@ -262,19 +262,6 @@ def test_bad_sources_fail_with_one_line(source, message, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not os.path.ismount(mountpoint)
-
-
-def _settled_upload(seeder, quiet_s: float = 1.5, limit_s: float = 20.0) -> int:
-    """The seeder's upload total once it has stopped growing (read-ahead finished)."""
-    deadline = time.monotonic() + limit_s
-    last = seeder.uploaded_bytes()
-    while time.monotonic() < deadline:
-        time.sleep(quiet_s)
-        now = seeder.uploaded_bytes()
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 def _workdirs() -> set[str]:

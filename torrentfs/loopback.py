@@ -131,6 +131,18 @@ class Seeder(Closing):
         uploaded: int = self._handle.status().total_payload_upload
         return uploaded
 
+    def settled_upload(self, quiet_s: float, limit_s: float) -> int | None:
+        """The upload total once it stayed put for `quiet_s`; None if it kept growing `limit_s`."""
+        deadline = time.monotonic() + limit_s
+        last = self.uploaded_bytes()
+        while time.monotonic() < deadline:
+            time.sleep(quiet_s)
+            now = self.uploaded_bytes()
+            if now == last:
+                return now
+            last = now
+        return None
+
     def close(self) -> None:
         """Stop seeding and free the address: a seeder may come back on the same port."""
         self._session.remove_torrent(self._handle)
