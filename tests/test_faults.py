@@ -94,7 +94,7 @@ def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
     ):
         mounted = mount(
             single_file.torrent_path,
-            *("--read-timeout", "20s"),
+            *("--read-timeout", f"{READ_BOUND_S:.0f}s"),
             *("--peer", "{}:{}".format(*liar.endpoint), "--peer", "{}:{}".format(*honest.endpoint)),
         )
         path = mounted.mountpoint / "movie.bin"
