@@ -348,26 +348,30 @@ def _idle_timeout_s(flag: str | None) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(words)
-    configure_logging(_log_level(args))
     try:
         if args.command == "mount":
+            # Again, with the --config file's settings under the command line's.
             args = parse_mount_args(words)
-            configure_logging(_log_level(args))
-            from torrentfs.mount import run_mount
-
-            run_mount(parse_source(args.source), Path(args.mountpoint), settings_from_args(args))
-        elif args.command == "status":
-            from torrentfs.status import show_status
-
-            return show_status(Path(args.mountpoint), as_json=args.json)
-        else:
-            from torrentfs.demo import run_demo
-
-            return run_demo()
+        configure_logging(_log_level(args))
+        return _run_command(args)
     except UserError as error:
         print(f"torrentfs: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
-    return 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command == "mount":
+        from torrentfs.mount import run_mount
+
+        run_mount(parse_source(args.source), Path(args.mountpoint), settings_from_args(args))
+        return 0
+    if args.command == "status":
+        from torrentfs.status import show_status
+
+        return show_status(Path(args.mountpoint), as_json=args.json)
+    from torrentfs.demo import run_demo
+
+    return run_demo()
 
 
 def parse_mount_args(words: Sequence[str]) -> argparse.Namespace:

@@ -240,7 +240,8 @@ class Engine(Closing):
         # Disk mode: recorded before the bytes go, so a crash in between never
         # leaves resume data that claims a hole.
         self._storage.save_resume_data(lt.write_resume_data_buf(params))
-        self.status()  # what status() answers while the torrent is out
+        # What status() answers while the torrent is out of the session.
+        self._last_status = self.status()
         self._in_session = False
         self._removed = trio.Event()
         self._session.remove_torrent(self._handle)
@@ -371,7 +372,7 @@ class Engine(Closing):
             assert self._last_status is not None
             return self._last_status
         status = self._handle.status()
-        self._last_status = EngineStatus(
+        return EngineStatus(
             info_hash=self.info_hash,
             has_metadata=self.layout is not None,
             peers=status.num_peers,
@@ -381,7 +382,6 @@ class Engine(Closing):
             uploaded_bytes=status.total_payload_upload,
             listen_port=self._session.listen_port(),
         )
-        return self._last_status
 
     def _read_layout(self) -> TorrentLayout:
         info = self._handle.torrent_file()
