@@ -108,6 +108,8 @@ def test_status_command_reads_a_live_mount(multi_file, seeder_for, mount):
     mounted = mount(multi_file.torrent_path, "--peer", "{}:{}".format(*seeder.endpoint))
     files = multi_file.files()
     last = mounted.mountpoint / "CD2" / "deeper" / "still" / "last.bin"
+    assert os.listxattr(last) == ["user.torrentfs.progress"]
+    assert os.listxattr(last.parent) == []  # a folder has no progress of its own
     assert os.getxattr(last, "user.torrentfs.progress") == b"0.0000"
     assert last.read_bytes() == files["CD2/deeper/still/last.bin"]
     assert os.getxattr(last, "user.torrentfs.progress") == b"1.0000"

@@ -150,10 +150,14 @@ class TorrentOperations(pyfuse3.Operations):
                 return f"{self._content.file_progress(node):.4f}".encode()
         raise pyfuse3.FUSEError(errno.ENODATA)
 
+    @_bug_is_eio
     async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:
         if inode == ROOT_INODE:
             return [STATUS_XATTR]
-        return [PROGRESS_XATTR]
+        tree = self._content.tree
+        if tree is not None and self._node(tree, inode).file is not None:
+            return [PROGRESS_XATTR]
+        return []
 
     @_bug_is_eio
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
