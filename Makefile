@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 # fuse3 gives fusermount3; libfuse3-dev and pkg-config let pyfuse3 build;
-# ffmpeg makes and probes the demo and benchmark videos.
-APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg
+# ffmpeg makes and probes the demo and benchmark videos; aria2 is one of the
+# foreign seeders the tests stream from.
+APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2
 # The benchmark's yardstick btfs, and `ip` for its private network namespace.
 BENCH_APT_PACKAGES := btfs iproute2
 # Kept beside the benchmark's content, so a fresh clone does not install it again.

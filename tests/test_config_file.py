@@ -35,6 +35,10 @@ SAMPLES = {
         '["127.0.0.2:6881", "[::1]:7000"]',
         ["--peer", "127.0.0.2:6881", "--peer", "[::1]:7000"],
     ),
+    "tracker": (
+        '["udp://127.0.0.1:6969/announce"]',
+        ["--tracker", "udp://127.0.0.1:6969/announce"],
+    ),
     "dht": ("false", ["--no-dht"]),
     "lsd": ("false", ["--no-lsd"]),
     "upnp": ("false", ["--no-upnp"]),

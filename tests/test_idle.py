@@ -73,6 +73,24 @@ def test_reads_keep_it_streaming_and_the_quiet_counts_from_the_last_one():
     _run(scenario, IdleSettings(timeout_s=20, disconnect_s=60))
 
 
+def test_the_pause_comes_again_after_every_wake_before_the_disconnect():
+    """A read while idle must not leave the watch asleep until the old disconnect time."""
+
+    async def scenario(watch, recorder):
+        for _ in range(3):
+            await _read(watch)
+            await trio.sleep(30)
+        assert recorder.events == [
+            ("idle", 20),
+            ("woke from idle", 30),
+            ("idle", 50),
+            ("woke from idle", 60),
+            ("idle", 80),
+        ]
+
+    _run(scenario, IdleSettings(timeout_s=20, disconnect_s=300))
+
+
 def test_a_read_waiting_for_its_pieces_is_not_idle():
     async def scenario(watch, recorder):
         await _read(watch, seconds=50)

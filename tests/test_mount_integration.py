@@ -13,7 +13,7 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
+from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, free_port, info_hash_of, magnet_for
 from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
@@ -219,7 +219,8 @@ def test_signal_ends_a_read_blocked_on_a_missing_peer(single_file, mount):
 
 
 def test_metadata_timeout_is_eio_with_a_clear_log(single_file, mount):
-    lonely = magnet_for(single_file.data, [])  # no peers: the metadata never comes
+    # A peer that is not there: the metadata never comes.
+    lonely = magnet_for(single_file.data, [("127.0.0.9", free_port("127.0.0.9"))])
     mounted = mount(lonely, "--metadata-timeout", "1s")
     with pytest.raises(OSError) as raised:
         os.listdir(mounted.mountpoint)

@@ -37,7 +37,7 @@ from torrentfs.config import (
 from torrentfs.config_file import read_config
 from torrentfs.errors import EXIT_USER_ERROR, UserError
 from torrentfs.logs import LOG_LEVELS, configure_logging
-from torrentfs.source import parse_peer, parse_source
+from torrentfs.source import parse_peer, parse_source, parse_tracker
 from torrentfs.units import parse_duration, parse_size
 
 log = logging.getLogger("torrentfs")
@@ -209,6 +209,14 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         metavar="HOST:PORT",
         help="also connect to this peer (repeatable)",
     )
+    network.add_argument(
+        "--tracker",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also announce to this tracker, after the source's own (repeatable; works for "
+        "magnets, .torrent files and bare info-hashes alike)",
+    )
     network.add_argument("--no-dht", action="store_true", help="do not use the DHT")
     network.add_argument("--no-lsd", action="store_true", help="no local service discovery")
     network.add_argument("--no-upnp", action="store_true", help="no UPnP port mapping")
@@ -305,6 +313,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             upnp=not args.no_upnp,
             natpmp=not args.no_natpmp,
             peers=tuple(parse_peer(text) for text in args.peer),
+            trackers=tuple(parse_tracker(text) for text in args.tracker),
         ),
         stream=stream,
         idle=IdleSettings(

@@ -50,6 +50,8 @@ class NetworkSettings:
     natpmp: bool = True
     # Peers to dial besides those the source names.
     peers: tuple[Peer, ...] = ()
+    # Announce URLs besides those the source names, each a tier of its own.
+    trackers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class TorrentContent:
         self._over_budget = trio.Event()
         self._idle = IdleWatch(settings.idle, self)
         self._readers: set[FileReader] = set()
+        self._startup_released = False
         self._reconnect_due = trio.Event()
 
     async def run(self) -> None:
@@ -92,7 +93,9 @@ class TorrentContent:
         """`reader`'s bytes at `offset`; raises ReadTimeout after --read-timeout of waiting."""
         timeout_s = self._settings.read_timeout_s or math.inf
         with self._idle.reading(), trio.move_on_after(timeout_s):
-            return await reader.read(offset, size)
+            data = await reader.read(offset, size)
+            self._release_startup_claim()
+            return data
         known = self._known
         assert known is not None
         missing = [p for p in reader.pieces_under(offset, size) if p not in known.fetcher.store]
@@ -146,7 +149,9 @@ class TorrentContent:
                 await self.metadata_known.wait()
         if self._known is None:
             log.error(
-                "no metadata after %.0f s: no peer has sent it (check the source and the network)",
+                "no metadata after %.0f s: no peer has sent it (check the source and the "
+                "network; peers do not share a private torrent's metadata: mount its "
+                ".torrent file)",
                 self._settings.metadata_timeout_s,
             )
             raise MetadataTimeout
@@ -158,10 +163,20 @@ class TorrentContent:
         reader = FileReader(
             known.layout, node.file, known.fetcher, self._settings.stream, known.walk
         )
-        # Once a program opens a file, it decides what is fetched.
-        known.fetcher.release(STARTUP_OWNER)
         self._readers.add(reader)
         return reader
+
+    def _release_startup_claim(self) -> None:
+        """Once a program has read, it decides what is fetched.
+
+        Released after the first read has claimed its own pieces, not at
+        open: a moment with nothing wanted in between makes libtorrent tell
+        the peers "not interested", and aria2 then chokes us until its next
+        choke round, 10 s later.
+        """
+        if not self._startup_released and self._known is not None:
+            self._startup_released = True
+            self._known.fetcher.release(STARTUP_OWNER)
 
     def close_reader(self, reader: FileReader) -> None:
         self._readers.discard(reader)

@@ -50,12 +50,19 @@ WHOLE_PIECES_THRESHOLD_S = 5
 # still downloads, so any deadline goes first.
 BACKGROUND_PRIORITY = 1
 RESUME_SAVE_TIMEOUT_S = 10.0
-# With pieces wanted and no peer connected, dial the given peers again this
-# often: libtorrent stops dialing a peer after a few failed attempts, and a
-# seeder that went away may come back.
-PEER_RETRY_INTERVAL_S = 5.0
-# Dialing tries that found nobody before the torrent is added again.
-REJOIN_AFTER_TRIES = 3
+# With no peer connected, dial the given peers again this often: libtorrent
+# stops dialing a peer after a few failed attempts, a peer may refuse us
+# until it has loaded the torrent, and a seeder that went away may come back.
+# Trackers and DHT are left to libtorrent's own schedule: re-adding the
+# torrent would restart its tracker tiers, and a hung first tier would then
+# never time out (30 s) into the next.
+PEER_RETRY_INTERVAL_S = 1.0
+# What a piece with a deadline gets: libtorrent's top priority.
+DEADLINE_PRIORITY = 7
+# connect_peer's default flags (encryption, uTP, holepunch) without uTP: the
+# given peers are dialed over TCP. libtorrent tries uTP first otherwise, and
+# a peer without uTP (aria2, rtorrent, WebTorrent) costs its 3 s timeout.
+_DIAL_TCP_FLAGS = 13 & ~4
 # peer: bans after failed hash checks (peer_ban_alert).
 _ALERT_MASK = (
     lt.alert_category.error
@@ -139,15 +146,19 @@ class Engine(Closing):
         # False while the torrent is out of the session to forget pieces.
         self._in_session = True
         self._file_paths: list[Path] = []
-        self._last_status: EngineStatus | None = None
         # Peers banned since the torrent was last added (see `keep_dialing`).
         self._banned: set[str] = set()
-        # Set once the metadata came from peers, until piece priorities follow.
-        self._piece_priorities_due = False
+        # Pieces asked for and not arrived -> when they are due (trio clock).
+        # They stay wanted across every re-add, and are wanted from the moment
+        # the torrent is added: a torrent that wants nothing is "finished", and
+        # any moment with nothing wanted tells peers "not interested", which
+        # aria2 and rtorrent answer with a choke until their next choke round.
+        self._deadlines: dict[int, float] = {}
         params = self._add_params(network)
-        # Where peers came from at the start: a torrent re-added from resume
-        # data saved while no peer was connected would otherwise know none.
-        self._given_peers: list[tuple[str, int]] = list(params.peers)
+        # The peers the source and --peer name, dialed over TCP at every add:
+        # a torrent re-added from resume data saved while no peer was
+        # connected would otherwise know none.
+        self._given_peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
         self.info_hash = _hex_info_hash(params.info_hashes)
         params.save_path = str(storage.prepare(self.info_hash))
         params = self._with_resume_data(params)
@@ -156,19 +167,23 @@ class Engine(Closing):
             os.set_blocking(fd, False)
         self._session = lt.session(session_settings(network))
         self._session.set_alert_fd(self._alert_pipe[1])
-        self._handle = self._session.add_torrent(params)
+        # Added by `start()`, once the first deadlines are known.
+        self._params = params
+        self._handle = lt.torrent_handle()
+        self._in_session = False
+        self._last_status = EngineStatus(self.info_hash, params.ti is not None, 0, 0, 0, 0, 0, 0)
         self.layout: TorrentLayout | None = None
-        if self._handle.status().has_metadata:
-            self.layout = self._read_layout()
+        if params.ti is not None:
+            self.layout = self._read_layout(params.ti, Path(params.save_path))
 
     def start(self) -> None:
-        """Let the torrent connect to peers.
+        """Add the torrent to the session, with the pieces requested so far already wanted.
 
-        Set the first piece deadlines before: a torrent that wants nothing
-        is "finished", seeds hang up on it, and the first read then waits
-        for a reconnect.
+        Added running, never paused and resumed: a torrent resumed after an
+        add connects to a uTP peer with libtorrent's default 500 ms tick
+        only after the 15 s connect timeout.
         """
-        self._handle.resume()
+        self._add(self._params)
 
     async def save_resume_data(self) -> None:
         """Disk mode: write what libtorrent has to the cache folder, so a remount finds it."""
@@ -198,7 +213,7 @@ class Engine(Closing):
             return
         self._background_priority = priority
         if self._in_session and self.layout is not None:
-            self._handle.prioritize_pieces([priority] * self.layout.num_pieces)
+            self._handle.prioritize_pieces(self._piece_priorities(self.layout.num_pieces))
 
     def disconnect(self) -> None:
         """Pause the torrent: no connections at all until `reconnect()`."""
@@ -236,7 +251,6 @@ class Engine(Closing):
             if piece < len(have):
                 have[piece] = False
         params.have_pieces = have
-        self._set_priorities(params)
         # Disk mode: recorded before the bytes go, so a crash in between never
         # leaves resume data that claims a hole.
         self._storage.save_resume_data(lt.write_resume_data_buf(params))
@@ -249,18 +263,35 @@ class Engine(Closing):
             await self._removed.wait()
         for piece in pieces:
             self._punch_piece(piece)
-        params.flags = _ADD_FLAGS | lt.torrent_flags.paused
-        self._handle = self._session.add_torrent(params)
-        self._in_session = True
+        self._add(params)
         listener.torrent_restarted()
-        if not self._disconnected:
-            self._handle.resume()
         return True
 
+    def _add(self, params: lt.add_torrent_params) -> None:
+        """Add the torrent, running unless disconnected, and set the deadlines asked for."""
+        if params.ti is not None:
+            self._set_priorities(params)
+        params.flags = _ADD_FLAGS
+        if self._disconnected:
+            params.flags |= lt.torrent_flags.paused
+        self._handle = self._session.add_torrent(params)
+        self._in_session = True
+        if not self._disconnected:
+            self._dial(self._given_peers)
+        now = trio.current_time()
+        for piece, due in self._deadlines.items():
+            self._set_deadline(piece, max(0, round((due - now) * 1000)))
+
     def _peers_to_rejoin(self, params: lt.add_torrent_params) -> list[tuple[str, int]]:
-        """The given peers, the connected ones and those in the resume data, once each."""
+        """The connected peers and those in the resume data, once each (the given ones are
+        dialed after the add)."""
         connected = [peer.ip for peer in self._handle.get_peer_info()]
-        return list(dict.fromkeys([*self._given_peers, *connected, *params.peers]))
+        given = set(self._given_peers)
+        return [peer for peer in dict.fromkeys([*connected, *params.peers]) if peer not in given]
+
+    def _dial(self, peers: list[tuple[str, int]]) -> None:
+        for peer in peers:
+            self._handle.connect_peer(peer, 0, _DIAL_TCP_FLAGS)
 
     async def _fetch_resume_params(self) -> lt.add_torrent_params | None:
         self._resume_saved = trio.Event()
@@ -290,7 +321,7 @@ class Engine(Closing):
     def close(self) -> None:
         """Stop the session; it must not outlive the pipe it writes alerts to."""
         # Shutdown may have cancelled a re-add after the torrent left the session.
-        if self._handle.is_valid():
+        if self._in_session and self._handle.is_valid():
             self._session.remove_torrent(self._handle)
         del self._session
         for fd in self._alert_pipe:
@@ -306,47 +337,55 @@ class Engine(Closing):
             await trio.lowlevel.wait_readable(read_fd)
 
     async def keep_dialing(self, listener: EngineListener) -> None:
-        """Until cancelled: while pieces are wanted and no peer is connected, dial the given
-        peers again and ask the trackers for more; if that finds nobody, rejoin the swarm."""
-        tries = 0
+        """Until cancelled: while no peer is connected and something is wanted (metadata or
+        pieces), dial the given peers again; lift bans once they leave no peer."""
+        dialing = False
         while True:
             await trio.sleep(PEER_RETRY_INTERVAL_S)
             if not self._in_session or self._disconnected:
                 continue
             status = self._handle.status()
-            if status.num_peers or status.is_finished or not status.has_metadata:
-                tries = 0
+            if status.num_peers or (status.has_metadata and status.is_finished):
+                dialing = False
                 continue
-            tries += 1
-            if self._banned:
+            if self._banned and status.has_metadata:
                 # libtorrent bans every peer that sent a block of a piece
                 # failing its hash. Deadline pieces take blocks from several
                 # peers at once, so one liar gets the honest peers banned with
                 # it (measured: 3 runs in 8 left none). A banned peer is never
-                # dialed again, so lift the bans at once; the liar's pieces
-                # still fail their hash and never reach a read.
+                # dialed again, and bans can only be lifted by adding the
+                # torrent again; the liar's pieces still fail their hash and
+                # never reach a read.
                 log.info("every peer is gone, %d banned: lifting the bans", len(self._banned))
-            elif tries < REJOIN_AFTER_TRIES:
-                log.info("no peers while pieces are wanted: dialing the given peers again")
-                for peer in self._given_peers:
-                    self._handle.connect_peer(peer)
-                self._handle.force_reannounce()
+                async with self._resume_lock:
+                    await self._readd([], listener, lift_bans=True)
                 continue
-            else:
-                log.info("still no peers: adding the torrent again")
-            tries = 0
-            async with self._resume_lock:
-                await self._readd([], listener, lift_bans=True)
+            # A peer still being dialed is left to it: dialing it again
+            # would start its connection over.
+            dialed = {peer.ip for peer in self._handle.get_peer_info()}
+            idle = [peer for peer in self._given_peers if peer not in dialed]
+            if idle and not dialing:
+                dialing = True
+                peers = ", ".join(f"{host}:{port}" for host, port in idle)
+                log.info("no peer connected: dialing %s every %.0f s", peers, PEER_RETRY_INTERVAL_S)
+            self._dial(idle)
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
-        """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified."""
+        """Fetch `piece` by `deadline_ms` from now and deliver its bytes once verified.
+
+        Asked for while the torrent is out of the session, it is asked for
+        again when the torrent comes back.
+        """
+        self._deadlines[piece] = trio.current_time() + deadline_ms / 1000
         if self._in_session:
-            self._handle.set_piece_deadline(
-                piece, deadline_ms, lt.torrent_handle.alert_when_available
-            )
+            self._set_deadline(piece, deadline_ms)
+
+    def _set_deadline(self, piece: int, deadline_ms: int) -> None:
+        self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
 
     def cancel_piece(self, piece: int) -> None:
         """Stop fetching `piece` ahead of the rest: no deadline, background priority."""
+        self._deadlines.pop(piece, None)
         if self._in_session:
             self._handle.reset_piece_deadline(piece)
             self._handle.piece_priority(piece, self._background_priority)
@@ -368,8 +407,7 @@ class Engine(Closing):
 
     def status(self) -> EngineStatus:
         if not self._in_session:
-            # Between removing and re-adding the torrent: the moment before.
-            assert self._last_status is not None
+            # Before the start, or between removing and re-adding the torrent.
             return self._last_status
         status = self._handle.status()
         return EngineStatus(
@@ -383,11 +421,8 @@ class Engine(Closing):
             listen_port=self._session.listen_port(),
         )
 
-    def _read_layout(self) -> TorrentLayout:
-        info = self._handle.torrent_file()
-        assert info is not None, "called once the metadata is known"
+    def _read_layout(self, info: lt.torrent_info, save_path: Path) -> TorrentLayout:
         files = info.files()
-        save_path = Path(self._handle.status().save_path)
         self._file_paths = [save_path / files.file_path(i) for i in range(files.num_files())]
         return layout_from_torrent_info(info)
 
@@ -407,7 +442,6 @@ class Engine(Closing):
         if resumed.ti is None:
             resumed.ti = params.ti
         resumed.save_path = params.save_path
-        resumed.peers = list(params.peers)
         resumed.trackers = list(resumed.trackers) or list(params.trackers)
         resumed.flags = params.flags
         # Piece priorities are this mount's business, not the last one's.
@@ -431,25 +465,26 @@ class Engine(Closing):
                 params.name = source.display_name
         if source.trackers:
             params.trackers = list(source.trackers)
-        params.peers = [_resolve(peer) for peer in (*source.peers, *network.peers)]
-        # Added paused: `start()` lets it connect once the first deadlines are set.
-        params.flags = _ADD_FLAGS | lt.torrent_flags.paused
-        if params.ti is not None:
-            self._set_priorities(params)
-        else:
-            # Until the metadata says how many pieces there are.
-            params.flags |= lt.torrent_flags.default_dont_download
+        _add_trackers(params, network.trackers)
         return params
 
     def _set_priorities(self, params: lt.add_torrent_params) -> None:
-        """Every file wanted, every piece at the background priority (0: only what is read).
+        """Every file wanted, every piece at the background priority (0: only what is read)
+        but those asked for.
 
         Files at priority 0 would make libtorrent keep pieces in a part file
         of its own layout, where they could not be forgotten one by one.
         """
         assert params.ti is not None
         params.file_priorities = [1] * params.ti.num_files()
-        params.piece_priorities = [self._background_priority] * params.ti.num_pieces()
+        params.piece_priorities = self._piece_priorities(params.ti.num_pieces())
+
+    def _piece_priorities(self, num_pieces: int) -> list[int]:
+        priorities = [self._background_priority] * num_pieces
+        for piece in self._deadlines:
+            if piece < num_pieces:
+                priorities[piece] = DEADLINE_PRIORITY
+        return priorities
 
     def _dispatch(self, alert: lt.alert, listener: EngineListener) -> None:
         if isinstance(alert, lt.read_piece_alert):
@@ -459,14 +494,12 @@ class Engine(Closing):
             elif alert.error.value():
                 listener.piece_failed(alert.piece, alert.error.message())
             else:
+                self._deadlines.pop(alert.piece, None)
                 listener.piece_arrived(alert.piece, alert.buffer)
         elif isinstance(alert, lt.metadata_received_alert):
-            self.layout = self._read_layout()
-            # As _set_priorities, now that the counts are known. libtorrent
-            # applies file priorities later and then resets every piece to
-            # them: the piece priorities follow on file_prio_alert.
-            self._handle.prioritize_files([1] * len(self.layout.files))
-            self._piece_priorities_due = True
+            info = self._handle.torrent_file()
+            assert info is not None, "the metadata has come"
+            self.layout = self._read_layout(info, Path(self._handle.status().save_path))
             log.info(
                 "metadata received: %s, %d files, %d pieces of %d KiB",
                 self.layout.name,
@@ -474,7 +507,13 @@ class Engine(Closing):
                 self.layout.num_pieces,
                 self.layout.piece_length // 1024,
             )
+            # Every piece is wanted now (the files have their default
+            # priority, and a file at 0 would keep its pieces in a part file
+            # where they cannot be forgotten one by one). The listener asks
+            # for its first pieces before the rest drop to the background
+            # priority, so the peers never hear "not interested" in between.
             listener.metadata_ready(self.layout)
+            self._handle.prioritize_pieces(self._piece_priorities(self.layout.num_pieces))
         elif isinstance(alert, lt.save_resume_data_alert):
             # Serialised at once: the alert's params die with the next pop_alerts.
             self._resume_data = lt.write_resume_data_buf(alert.params)
@@ -485,11 +524,6 @@ class Engine(Closing):
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             log.warning("could not save resume data: %s", alert.message())
             self._resume_saved.set()
-        elif isinstance(alert, lt.file_prio_alert) and self._piece_priorities_due:
-            assert self.layout is not None
-            self._piece_priorities_due = False
-            self._handle.prioritize_pieces([self._background_priority] * self.layout.num_pieces)
-            listener.torrent_restarted()
         elif isinstance(alert, lt.peer_ban_alert):
             address = alert.endpoint[0]
             if address not in self._banned:
@@ -527,6 +561,18 @@ def layout_from_torrent_info(info: lt.torrent_info) -> TorrentLayout:
         files=tuple(files),
         creation_date=info.creation_date(),
     )
+
+
+def _add_trackers(params: lt.add_torrent_params, urls: tuple[str, ...]) -> None:
+    """Append `urls` after the trackers `params` has, each in a tier of its own."""
+    if not urls:
+        return
+    trackers = list(params.trackers)
+    tiers = list(params.tracker_tiers)[: len(trackers)]
+    tiers += [0] * (len(trackers) - len(tiers))
+    next_tier = max(tiers, default=-1) + 1
+    params.trackers = [*trackers, *urls]
+    params.tracker_tiers = [*tiers, *range(next_tier, next_tier + len(urls))]
 
 
 def _info_hashes(source: Source) -> lt.info_hash_t:

@@ -56,6 +56,9 @@ class IdleWatch:
         # Set when a read ends: `run()` waits for it when only a read can
         # start the next quiet stretch.
         self._read_ended = trio.Event()
+        # Set when a read wakes the watch: `run()` may be sleeping until a
+        # disconnect that is no longer due, and must plan the next idle.
+        self._woken = trio.Event()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -66,6 +69,7 @@ class IdleWatch:
             was, quiet_s = self.activity, now - self._last_read
             self.activity = Activity.STREAMING
             log.info("resumed: a read after %.1f s without any (%s)", quiet_s, was)
+            self._woken.set()
             self._listener.woke(was)
         self._last_read = now
         try:
@@ -91,7 +95,9 @@ class IdleWatch:
                 self._read_ended = trio.Event()
                 await self._read_ended.wait()
             elif trio.current_time() < due_at:
-                await trio.sleep_until(due_at)
+                self._woken = trio.Event()
+                with trio.move_on_at(due_at):
+                    await self._woken.wait()
             else:
                 self._advance()
 

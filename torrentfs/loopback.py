@@ -10,6 +10,7 @@ Nothing here talks to any address outside 127.0.0.0/8.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ LOOPBACK_MOUNT_FLAGS = (
     "--no-natpmp",
 )
 SEEDER_TICK_INTERVAL_MS = 50
+PROBE_ADDRESS = "127.0.0.254"
 MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
@@ -82,12 +84,15 @@ class Seeder(Closing):
         upload_rate_limit: int = 0,
         port: int = 0,
         verify: bool = True,
+        tick_interval_ms: int | None = SEEDER_TICK_INTERVAL_MS,
     ) -> None:
         """Seed the files under `content_parent`.
 
         With `verify` false the seeder claims every piece without hashing
         its files (seed mode hashes each piece before sending it): with
-        altered files, a peer that sends corrupt data.
+        altered files, a peer that sends corrupt data. With
+        `tick_interval_ms` None it keeps libtorrent's default tick (500 ms),
+        as qBittorrent and Deluge do.
         """
         settings: lt.settings_pack = {
             "listen_interfaces": f"{address}:{port}",
@@ -103,8 +108,9 @@ class Seeder(Closing):
             # The rate limiter hands out bandwidth once per tick, even for
             # handshakes: at the default 500 ms a rate-limited seeder held
             # each protocol step half a second, which no real link does.
-            "tick_interval": SEEDER_TICK_INTERVAL_MS,
         }
+        if tick_interval_ms is not None:
+            settings["tick_interval"] = tick_interval_ms
         self.address = address
         self._session = lt.session(settings)
         params = lt.add_torrent_params()
@@ -148,6 +154,72 @@ class Seeder(Closing):
         self._session.remove_torrent(self._handle)
         self._session.pause()
         del self._handle, self._session
+
+
+class Aria2Seeder(Closing):
+    """aria2c seeding a v1 .torrent from one loopback address, with no DHT, LPD or PEX.
+
+    aria2 bans an address for some minutes after a peer from it hangs up,
+    so each client needs a seeder of its own.
+    """
+
+    def __init__(
+        self,
+        torrent_path: Path,
+        content_parent: Path,
+        address: str,
+        port: int,
+        upload_rate_limit: int = 0,
+        log_path: Path | None = None,
+    ) -> None:
+        self.endpoint = (address, port)
+        command = [
+            "aria2c",
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--enable-peer-exchange=false",
+            "--bt-enable-lpd=false",
+            f"--interface={address}",
+            f"--listen-port={port}",
+            "--seed-ratio=0.0",
+            "--bt-seed-unverified=true",
+            f"--max-overall-upload-limit={upload_rate_limit}",
+            f"--dir={content_parent}",
+            "--quiet=true",
+            str(torrent_path),
+        ]
+        if log_path is not None:
+            command[-1:-1] = [f"--log={log_path}", "--log-level=info"]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + MOUNT_WAIT_S
+        while not _listening(address, port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"aria2c did not start seeding on {address}:{port}")
+            time.sleep(_POLL_S)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=UNMOUNT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port(address: str) -> int:
+    """A TCP port nothing listens on at `address` right now."""
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _listening(address: str, port: int) -> bool:
+    with socket.socket() as probe:
+        # From an address no client uses: aria2 bans the address of a peer
+        # that hangs up on it.
+        probe.bind((PROBE_ADDRESS, 0))
+        return probe.connect_ex((address, port)) == 0
 
 
 def mount_command(source: str, mountpoint: Path, extra_args: Sequence[str] = ()) -> list[str]:

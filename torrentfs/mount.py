@@ -20,7 +20,7 @@ import pyfuse3
 import trio
 
 from torrentfs import mountinfo
-from torrentfs.config import Settings, StorageMode
+from torrentfs.config import NetworkSettings, Settings, StorageMode
 from torrentfs.content import TorrentContent
 from torrentfs.engine import Engine
 from torrentfs.errors import UserError
@@ -56,6 +56,28 @@ def fuse_options(source: Source, settings: Settings) -> set[str]:
     if settings.allow_other:
         options.add("allow_other")
     return options
+
+
+def metadata_sources(source: Source, network: NetworkSettings) -> str:
+    """Where the metadata of a source without it can come from, as the log says it.
+
+    Raises UserError when nothing could ever send it.
+    """
+    places = []
+    peers = [*source.peers, *network.peers]
+    if peers:
+        places.append("peers " + ", ".join(map(str, peers)))
+    trackers = [*source.trackers, *network.trackers]
+    if trackers:
+        places.append("trackers " + ", ".join(trackers))
+    if network.dht:
+        places.append("the DHT")
+    if not places:
+        raise UserError(
+            f"{source.label}: nothing can send its metadata with --no-dht and no peer or "
+            "tracker: give --peer or --tracker, use the DHT, or mount the .torrent file"
+        )
+    return " and ".join(places)
 
 
 def check_fuse_device(device: Path = FUSE_DEVICE) -> None:
@@ -116,6 +138,8 @@ def _is_torrentfs_mount(real_mountpoint: str) -> bool:
 
 def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
+    if not source.has_metadata:
+        metadata_sources(source, settings.network)
     check_fuse_device()
     check_mountpoint(mountpoint, settings.force)
     # As the mount table names it. Resolved before mounting: a lookup under
@@ -185,8 +209,7 @@ async def _serve(
         if engine.layout is not None:
             content.metadata_ready(engine.layout)
         else:
-            peers = ", ".join(str(peer) for peer in source.peers) or "DHT, trackers and peers"
-            log.info("fetching metadata from %s", peers)
+            log.info("fetching metadata from %s", metadata_sources(source, settings.network))
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
         nursery.start_soon(engine.keep_dialing, content)

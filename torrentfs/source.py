@@ -21,6 +21,7 @@ _BASE32 = re.compile(r"^[A-Za-z2-7]{32}$")
 _SHA256_MULTIHASH_PREFIX = "1220"
 # Anything bigger is not a .torrent a person would mean; reading it would hurt.
 MAX_TORRENT_FILE_BYTES = 64 << 20
+TRACKER_SCHEMES = frozenset({"http", "https", "udp", "ws", "wss"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ def parse_peer(text: str) -> Peer:
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise UserError(f"invalid peer {text!r}: expected HOST:PORT, e.g. 192.0.2.7:6881")
     return Peer(host, int(port_text))
+
+
+def parse_tracker(text: str) -> str:
+    """Check an announce URL (http, https, udp, ws or wss); raises UserError."""
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in TRACKER_SCHEMES or not parts.hostname:
+        raise UserError(
+            f"invalid tracker {text!r}: expected an announce URL such as "
+            "udp://tracker.example:6969/announce or http://tracker.example/announce"
+        )
+    return text
 
 
 def parse_magnet(uri: str) -> Source:

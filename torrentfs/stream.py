@@ -97,12 +97,18 @@ class PieceFetcher:
         # While suspended (nobody reads), claims are kept but nothing is asked for.
         self._suspended = False
 
-    def claim(self, owner: Hashable, wanted: Mapping[int, int]) -> None:
+    def claim(
+        self, owner: Hashable, wanted: Mapping[int, int], about_to_wait: Sequence[int] = ()
+    ) -> None:
         """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim.
 
         Claimed pieces are asked of libtorrent in order of their deadlines, a
         few at a time, so the swarm's bandwidth goes to the piece needed next
-        rather than being spread over a whole window.
+        rather than being spread over a whole window. Pieces `about_to_wait`
+        for are not withdrawn when the claim drops them: withdrawn and asked
+        for again at once, libtorrent would tell the peers "not interested"
+        for a moment, and aria2 answers that with a choke until its next choke
+        round, 10 s later.
         """
         now = trio.current_time()
         previous = self._claims.get(owner, {})
@@ -119,7 +125,8 @@ class PieceFetcher:
             if not owners:
                 del self._claimants[piece]
                 del self._due[piece]
-                self._cancel_if_unwanted(piece)
+                if piece not in about_to_wait:
+                    self._cancel_if_unwanted(piece)
         if wanted:
             self._claims[owner] = wanted
         else:
@@ -288,8 +295,9 @@ class FileReader:
         if not spans:
             return b""
         rate = self._follow(offset, min(offset + size, self._file.size))
-        self._plan(spans[-1].piece, rate)
-        return assemble(spans, await self._fetcher.get_all([span.piece for span in spans]))
+        pieces = [span.piece for span in spans]
+        self._plan(pieces, rate)
+        return assemble(spans, await self._fetcher.get_all(pieces))
 
     @property
     def path(self) -> str:
@@ -339,19 +347,21 @@ class FileReader:
         self._position = max(self._position, end)
         return self._meter.rate(now)
 
-    def _plan(self, last_piece: int, rate: float | None) -> None:
+    def _plan(self, read_pieces: list[int], rate: float | None) -> None:
+        """Claim the window after the pieces being read."""
         settings, piece_length = self._settings, self._layout.piece_length
         count = window_piece_count(settings, piece_length, rate)
         step_ms = deadline_step_ms(settings, piece_length, rate)
         self._window_bytes = count * piece_length
         # A run from the file's start may continue into the next files.
         walk = self._run_start == 0
+        last_piece = read_pieces[-1]
         key = (last_piece, count, step_ms, walk)
         if key == self._planned:
             return
         self._planned = key
         plan = plan_window(self._layout, self._file, last_piece, count, step_ms, walk)
-        self._fetcher.claim(self, plan.in_file)
+        self._fetcher.claim(self, plan.in_file, about_to_wait=read_pieces)
         if plan.beyond_file:
             self._fetcher.claim(WALK_OWNER, plan.beyond_file)
             self._walk.meter = self._meter

@@ -51,3 +51,20 @@ class LoopbackTracker(Closing):
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class SilentTracker(Closing):
+    """A tracker on 127.0.0.1 that accepts connections and never answers, as a hung one does."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        # The kernel completes the handshakes; nobody ever reads the requests.
+        self._socket.listen(64)
+
+    @property
+    def announce_url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/announce"
+
+    def close(self) -> None:
+        self._socket.close()
