@@ -105,3 +105,22 @@ def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, se
     assert read_status(mounted.mountpoint)["state"] == "streaming"
     assert "resumed: a read after" in mounted.log_text()
     assert mounted.unmount() == 0
+
+
+def test_the_pause_comes_back_after_every_resume(single_file, seeder_for, mount):
+    """Three play/pause cycles in one mount: each pause goes idle, each read resumes.
+
+    A read while idle used to leave the watch asleep until the old disconnect
+    time, so only the first pause ever came.
+    """
+    seeder, mounted, path, original = _mount_and_read_the_head(
+        single_file, seeder_for, mount, "--idle-timeout", "1", "--idle-disconnect", "300"
+    )
+    for cycle in range(3):
+        _wait_for_state(mounted.mountpoint, "idle")
+        assert _read_past_the_page_cache(path, 65536) == original[:65536], cycle
+    _wait_for_state(mounted.mountpoint, "idle")
+    log = mounted.log_text()
+    assert log.count("idle: no reads for") == 4, log
+    assert log.count("resumed: a read after") == 3, log
+    assert mounted.unmount() == 0
