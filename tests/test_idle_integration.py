@@ -113,7 +113,7 @@ def test_the_pause_comes_back_after_every_resume(single_file, seeder_for, mount)
     A read while idle used to leave the watch asleep until the old disconnect
     time, so only the first pause ever came.
     """
-    seeder, mounted, path, original = _mount_and_read_the_head(
+    _seeder, mounted, path, original = _mount_and_read_the_head(
         single_file, seeder_for, mount, "--idle-timeout", "1", "--idle-disconnect", "300"
     )
     for cycle in range(3):

@@ -6,7 +6,6 @@ Each test guards a fix: it failed before the fix, against its bound.
 """
 
 import time
-from pathlib import Path
 
 import pytest
 
