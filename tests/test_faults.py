@@ -109,9 +109,14 @@ def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
 
 def test_ctrl_c_ends_a_blocked_reader_at_once_and_the_mount_still_unmounts(single_file, mount):
     mounted = mount(single_file.torrent_path)  # nobody seeds this one
-    # coreutils cat: SIGINT kills it, as Ctrl-C does in a terminal.
+    # coreutils cat: SIGINT kills it, as Ctrl-C does in a terminal. Its
+    # disposition is set as a terminal's shell sets it: a test run started
+    # in the background by a non-interactive shell ignores SIGINT, and cat
+    # would inherit that.
     cat = subprocess.Popen(
-        ["cat", str(mounted.mountpoint / "movie.bin")], stdout=subprocess.DEVNULL
+        ["cat", str(mounted.mountpoint / "movie.bin")],
+        stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     with pytest.raises(subprocess.TimeoutExpired):
         cat.wait(timeout=1.5)
