@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 ALERT_QUEUE_SIZE = 100_000
 # A torrent whose wanted pieces are all in tells seeds it is upload-only, and
 # they hang up; libtorrent's default 60 s before dialing again would stall
-# the next read that long (shared/DESIGN.md).
+# the next read that long (docs/architecture.md, "Measured facts").
 MIN_RECONNECT_TIME_S = 1
 # libtorrent dials new peers and hands out bandwidth once per tick; at the
 # default 500 ms the first connection alone waited half a second.
@@ -225,7 +225,7 @@ class Engine(Closing):
         """Back into the swarm after `disconnect()`.
 
         By re-adding the torrent: one that is paused and resumed does not
-        dial its peers again for many seconds (shared/DESIGN.md).
+        dial its peers again for many seconds (docs/architecture.md, "Measured facts").
         """
         self._disconnected = False
         async with self._resume_lock:

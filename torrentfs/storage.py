@@ -1,6 +1,6 @@
 """Where libtorrent keeps torrent data: RAM (memory mode) or a cache folder (disk mode).
 
-libtorrent's Python bindings cannot use a custom storage (shared/DESIGN.md),
+libtorrent's Python bindings cannot use a custom storage (docs/architecture.md, "Measured facts"),
 so it always writes verified pieces to files. In memory mode those files go
 to a private folder on a RAM-backed filesystem, checked to be tmpfs, removed
 on exit and, after a crash, on the next start. In disk mode they go to a
