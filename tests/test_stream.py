@@ -127,9 +127,9 @@ def test_a_piece_another_owner_claims_is_not_cancelled():
         requester, fetcher = _fetcher()
         fetcher.claim("a", {5: 0, 6: 0})
         fetcher.claim("b", {6: 100})
-        fetcher.release("a")
+        fetcher.claim("a", {})
         assert requester.cancels == [5]
-        fetcher.release("b")
+        fetcher.claim("b", {})
         assert requester.cancels == [5, 6]
 
     _run(scenario)
@@ -155,10 +155,15 @@ def test_closing_a_handle_drops_its_window_and_its_head_and_tail():
         fetcher.piece_arrived(20, _data(20))
         await reader.read(0, 10)
         assert fetcher.claimed_pieces == [20, 21, 22, 23, 39]
+        requester.take()
         reader.close()
         assert fetcher.claimed_pieces == []
-        assert sorted(requester.take()[1]) == [21, 22, 23, 39]
-        assert fetcher.requested_pieces == []
+        # Left to arrive until someone claims again: see the test below.
+        assert requester.take() == ([], [])
+        fetcher.claim("next reader", {30: 0})
+        requests, cancels = requester.take()
+        assert requests == [(30, 0)] and sorted(cancels) == [21, 22, 23, 39]
+        assert fetcher.requested_pieces == [30]
 
     _run(scenario)
 
@@ -184,7 +189,7 @@ def test_a_run_from_the_start_reads_ahead_into_the_next_file():
         assert fetcher.claimed_pieces == [20, 21, 22]
         reader.close()
         assert fetcher.claimed_pieces == [20, 21, 22]  # still wanted by the walk
-        fetcher.release(WALK_OWNER)
+        fetcher.claim(WALK_OWNER, {})
         assert sorted(requester.cancels) == [20, 21, 22]
 
     _run(scenario)
@@ -338,7 +343,7 @@ def test_claimed_pieces_go_to_libtorrent_a_few_at_a_time_soonest_first():
             await trio.testing.wait_all_tasks_blocked()
             assert requester.take()[0] == [(9, 0)]
             fetcher.piece_arrived(9, _data(9))
-        fetcher.release("window")
+        fetcher.claim("window", {})
         assert sorted(requester.take()[1]) == [1, 3, 4, 5]
 
     _run(scenario)
@@ -357,5 +362,39 @@ def test_suspended_fetcher_withdraws_requests_keeps_claims_and_resumes_in_deadli
         fetcher.resume()
         requests, _ = requester.take()
         assert [piece for piece, _ in requests] == [9, 3, 4, 5]
+
+    _run(scenario)
+
+
+def test_a_released_claim_keeps_libtorrent_interested_until_the_next_claim():
+    """Closing the last file withdrew every request: libtorrent told the peers "not
+    interested", and aria2 choked a program that opened the file again at once for
+    its 10 s choke round."""
+
+    async def scenario():
+        requester, fetcher = _fetcher()
+        fetcher.claim("prober", {5: 0, 6: 100})
+        fetcher.piece_arrived(5, _data(5))
+        requester.take()
+        fetcher.release("prober")
+        assert requester.take() == ([], [])
+        assert fetcher.requested_pieces == [6]
+        # The next claim goes out before the leftover is withdrawn.
+        fetcher.claim("player", {5: 0, 7: 100})
+        assert requester.take() == ([(7, 100)], [6])
+
+    _run(scenario)
+
+
+def test_the_window_grows_to_outlast_the_bursts_pieces_come_in():
+    async def scenario():
+        _, fetcher = _fetcher()
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
+        fetcher.claim("window", {0: 0, 1: 0, 2: 0, 3: 0})
+        for piece in range(4):  # 400 bytes in one burst
+            fetcher.piece_arrived(piece, _data(piece))
+        await reader.read(0, 10)
+        # Two bursts (800 bytes), more than the 300-byte minimum.
+        assert fetcher.claimed_pieces[-1] == 8
 
     _run(scenario)

@@ -23,6 +23,7 @@ from torrentfs.config import MEDIA_EXTENSIONS, StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout, assemble
 from torrentfs.store import PieceStore
 from torrentfs.window import (
+    BurstMeter,
     RateMeter,
     deadline_step_ms,
     end_pieces,
@@ -96,9 +97,17 @@ class PieceFetcher:
         self.store = PieceStore(cache_bytes, protected=self._claimants)
         # While suspended (nobody reads), claims are kept but nothing is asked for.
         self._suspended = False
+        # Released while in flight and left to arrive until someone claims again.
+        self._released_in_flight: set[int] = set()
+        # How the swarm delivers: in bursts a window must outlast.
+        self._arrivals = BurstMeter()
 
     def claim(
-        self, owner: Hashable, wanted: Mapping[int, int], about_to_wait: Sequence[int] = ()
+        self,
+        owner: Hashable,
+        wanted: Mapping[int, int],
+        about_to_wait: Sequence[int] = (),
+        leave_in_flight: bool = False,
     ) -> None:
         """Make `wanted` (piece -> deadline in ms) what `owner` wants, replacing its last claim.
 
@@ -108,7 +117,8 @@ class PieceFetcher:
         for are not withdrawn when the claim drops them: withdrawn and asked
         for again at once, libtorrent would tell the peers "not interested"
         for a moment, and aria2 answers that with a choke until its next choke
-        round, 10 s later.
+        round, 10 s later. With `leave_in_flight`, dropped pieces already asked
+        for are left to arrive until the next claim of anyone.
         """
         now = trio.current_time()
         previous = self._claims.get(owner, {})
@@ -125,16 +135,36 @@ class PieceFetcher:
             if not owners:
                 del self._claimants[piece]
                 del self._due[piece]
-                if piece not in about_to_wait:
+                if leave_in_flight and piece in self._pending:
+                    self._released_in_flight.add(piece)
+                elif piece not in about_to_wait:
                     self._cancel_if_unwanted(piece)
         if wanted:
             self._claims[owner] = wanted
         else:
             self._claims.pop(owner, None)
         self._fill_flight()
+        if wanted:
+            # Withdrawn only now, after the new claim went out: libtorrent
+            # stays interested throughout.
+            for piece in self._released_in_flight:
+                self._cancel_if_unwanted(piece)
+            self._released_in_flight.clear()
 
     def release(self, owner: Hashable) -> None:
-        self.claim(owner, {})
+        """Withdraw `owner`'s claim; what is already in flight is left to arrive.
+
+        Withdrawn at once, the last claim going would make libtorrent tell the
+        peers "not interested", and a program that closes a file and opens it
+        again at once (a prober, then the player) would wait for a choke
+        round. The next claim withdraws what it does not want; nothing is left
+        in flight for longer than the pieces take, or than the idle pause.
+        """
+        self.claim(owner, {}, leave_in_flight=True)
+
+    def largest_burst(self) -> int:
+        """The most bytes that arrived within one second lately."""
+        return self._arrivals.largest()
 
     async def get(self, piece: int) -> bytes:
         """The verified bytes of `piece`, waiting for them if they are not in the store.
@@ -186,8 +216,10 @@ class PieceFetcher:
 
     def piece_arrived(self, piece: int, data: bytes) -> None:
         self.store.put(piece, data)
+        self._released_in_flight.discard(piece)
         pending = self._pending.pop(piece, None)
         if pending is not None:
+            self._arrivals.add(trio.current_time(), len(data))
             pending.data = data
             pending.arrived.set()
             self._fill_flight()
@@ -195,6 +227,7 @@ class PieceFetcher:
     def suspend(self) -> None:
         """Withdraw every request nobody waits for, and ask for nothing until `resume()`."""
         self._suspended = True
+        self._released_in_flight.clear()
         for piece in list(self._pending):
             self._cancel_if_unwanted(piece, even_if_claimed=True)
 
@@ -350,7 +383,7 @@ class FileReader:
     def _plan(self, read_pieces: list[int], rate: float | None) -> None:
         """Claim the window after the pieces being read."""
         settings, piece_length = self._settings, self._layout.piece_length
-        count = window_piece_count(settings, piece_length, rate)
+        count = window_piece_count(settings, piece_length, rate, self._fetcher.largest_burst())
         step_ms = deadline_step_ms(settings, piece_length, rate)
         self._window_bytes = count * piece_length
         # A run from the file's start may continue into the next files.
