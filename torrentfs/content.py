@@ -260,18 +260,28 @@ class TorrentContent:
         if self._known is not None:
             self._known.fetcher.resume()
 
-    @staticmethod
-    def _preload_head(layout: TorrentLayout, fetcher: PieceFetcher) -> None:
-        """Fetch the first piece of the largest file, the one most likely to be played.
+    def _preload_head(self, layout: TorrentLayout, fetcher: PieceFetcher) -> None:
+        """Fetch the first window of the largest file, the one most likely to be played.
 
-        Wanting a piece also keeps the torrent unfinished, so seeds stay
-        connected and the first read does not wait for a reconnect.
+        Wanting pieces also keeps the torrent unfinished, so seeds stay
+        connected and the first read does not wait for a reconnect. A whole
+        first window rather than one piece: rtorrent sent a single piece
+        within milliseconds of the metadata, before the player had opened
+        the file, libtorrent told it "not interested", and rtorrent choked
+        us until its next choke round, 20-30 s later.
         """
         candidates = [f for f in layout.files if not f.is_padding and f.size > 0]
         if not candidates:
             return
         largest = max(candidates, key=lambda f: f.size)
-        fetcher.claim(STARTUP_OWNER, {layout.pieces_of_file(largest).start: 0})
+        stream = self._settings.stream
+        pieces = sorted(
+            {span.piece for span in layout.spans(largest, 0, stream.readahead_min_bytes)}
+        )
+        fetcher.claim(
+            STARTUP_OWNER,
+            {piece: index * stream.readahead_step_ms for index, piece in enumerate(pieces)},
+        )
 
 
 def _working_files(settings: Settings, store_bytes_: int) -> WorkingFiles | None:
