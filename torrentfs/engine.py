@@ -59,10 +59,6 @@ RESUME_SAVE_TIMEOUT_S = 10.0
 PEER_RETRY_INTERVAL_S = 1.0
 # What a piece with a deadline gets: libtorrent's top priority.
 DEADLINE_PRIORITY = 7
-# connect_peer's default flags (encryption, uTP, holepunch) without uTP: the
-# given peers are dialed over TCP. libtorrent tries uTP first otherwise, and
-# a peer without uTP (aria2, rtorrent, WebTorrent) costs its 3 s timeout.
-_DIAL_TCP_FLAGS = 13 & ~4
 # peer: bans after failed hash checks (peer_ban_alert).
 _ALERT_MASK = (
     lt.alert_category.error
@@ -110,6 +106,12 @@ def session_settings(network: NetworkSettings) -> lt.settings_pack:
         # does not pay for a reconnect.
         "close_redundant_connections": False,
         "tick_interval": TICK_INTERVAL_MS,
+        # Outgoing connections over TCP: libtorrent dials every peer over uTP
+        # first, whatever connect_peer is told, and a peer without uTP
+        # (aria2, rtorrent, Transmission with uTP off, WebTorrent) costs the
+        # 3 s uTP connect timeout before the first byte. Incoming uTP is
+        # still accepted.
+        "enable_outgoing_utp": False,
         "whole_pieces_threshold": WHOLE_PIECES_THRESHOLD_S,
         "user_agent": f"torrentfs/{__version__}",
     }
@@ -269,9 +271,15 @@ class Engine(Closing):
 
     def _add(self, params: lt.add_torrent_params) -> None:
         """Add the torrent, running unless disconnected, and set the deadlines asked for."""
+        params.flags = _ADD_FLAGS
         if params.ti is not None:
             self._set_priorities(params)
-        params.flags = _ADD_FLAGS
+        else:
+            # Until the metadata handler has set the piece priorities: left
+            # to itself, libtorrent requests random pieces the moment the
+            # metadata arrives, and cancelling them stalled Transmission,
+            # which never answers a cancel, for libtorrent's 20 s timeout.
+            params.flags |= lt.torrent_flags.upload_mode
         if self._disconnected:
             params.flags |= lt.torrent_flags.paused
         self._handle = self._session.add_torrent(params)
@@ -291,7 +299,7 @@ class Engine(Closing):
 
     def _dial(self, peers: list[tuple[str, int]]) -> None:
         for peer in peers:
-            self._handle.connect_peer(peer, 0, _DIAL_TCP_FLAGS)
+            self._handle.connect_peer(peer)
 
     async def _fetch_resume_params(self) -> lt.add_torrent_params | None:
         self._resume_saved = trio.Event()
@@ -514,6 +522,7 @@ class Engine(Closing):
             # priority, so the peers never hear "not interested" in between.
             listener.metadata_ready(self.layout)
             self._handle.prioritize_pieces(self._piece_priorities(self.layout.num_pieces))
+            self._handle.unset_flags(lt.torrent_flags.upload_mode)
         elif isinstance(alert, lt.save_resume_data_alert):
             # Serialised at once: the alert's params die with the next pop_alerts.
             self._resume_data = lt.write_resume_data_buf(alert.params)
