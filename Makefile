@@ -6,13 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 # fuse3 gives fusermount3; libfuse3-dev and pkg-config let pyfuse3 build;
-# ffmpeg makes and probes the demo and benchmark videos; aria2 is one of the
-# foreign seeders the tests stream from.
-APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2
-# The benchmark's yardstick btfs, and `ip` for its private network namespace.
-BENCH_APT_PACKAGES := btfs iproute2
-# Kept beside the benchmark's content, so a fresh clone does not install it again.
-BENCH_TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-bench/tools
+# ffmpeg makes and probes the demo and benchmark videos; aria2, rtorrent and
+# Transmission (with transmission-remote) are foreign seeders the tests
+# stream from; iproute2 gives `ip netns` for the one (WebTorrent) that
+# cannot be kept off the DHT.
+APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2 rtorrent transmission-daemon \
+	transmission-cli iproute2
+# The benchmark's yardstick btfs, and its players and media server.
+BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3
+# npm tools (webtorrent-cli), kept outside the checkout so a fresh clone does
+# not install them again; torrentfs/foreign.py looks for them here.
+TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-tools
 
 # Where `make install-service` puts the unit and the example config;
 # install-user-service uses the user's systemd and config folders.
@@ -37,16 +41,20 @@ $(STAMPS)/apt:
 	fi
 	@touch $@
 
-$(STAMPS)/bench-tools: $(STAMPS)/apt
+$(STAMPS)/tools: $(STAMPS)/apt
+	@if [ -x $(TOOLS)/node_modules/.bin/webtorrent ]; then :; \
+	elif command -v npm >/dev/null; then \
+		npm install --prefix $(TOOLS) --ignore-scripts --no-audit --no-fund -q \
+			webtorrent-cli@4 </dev/null; \
+	else echo "npm not found: the WebTorrent seeder test and bench column are skipped"; fi
+	@touch $@
+
+$(STAMPS)/bench-tools: $(STAMPS)/apt $(STAMPS)/tools
 	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
 	fi
-	@if command -v npm >/dev/null; then \
-		npm install --prefix $(BENCH_TOOLS) --ignore-scripts --no-audit --no-fund -q \
-			webtorrent-cli@4 </dev/null; \
-	else echo "npm not found: the benchmark runs without webtorrent-cli"; fi
 	@touch $@
 
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
@@ -66,7 +74,7 @@ lint: deps
 unit: deps
 	$(BIN)/pytest -m 'not mount'
 
-test: lint
+test: lint $(STAMPS)/tools
 	$(BIN)/pytest --durations=15
 
 demo: deps

@@ -7,7 +7,7 @@ and reaped at teardown even when the test fails.
 
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,10 +119,12 @@ def mount(tmp_path: Path) -> Iterator[Callable[..., MountProcess]]:
     """Run `torrentfs mount SOURCE <tmp>/mnt ARGS…` and wait until it is mounted."""
     mounts: list[MountProcess] = []
 
-    def start(source: str | Path, *args: str, wait: bool = True) -> MountProcess:
+    def start(
+        source: str | Path, *args: str, wait: bool = True, prefix: Sequence[str] = ()
+    ) -> MountProcess:
         mountpoint = tmp_path / f"mnt{len(mounts)}"
         mountpoint.mkdir()
-        process = MountProcess(str(source), mountpoint, args)
+        process = MountProcess(str(source), mountpoint, args, prefix=prefix)
         mounts.append(process)
         if wait:
             process.wait_mounted()

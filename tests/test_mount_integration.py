@@ -13,7 +13,8 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, free_port, info_hash_of, magnet_for
+from torrentfs.foreign import free_port
+from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
 from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount

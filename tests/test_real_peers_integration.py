@@ -1,16 +1,29 @@
 """Real mounts against peers that are not our fast-ticking libtorrent seeders.
 
 A libtorrent seeder with default settings (500 ms tick, uTP on: qBittorrent,
-Deluge), aria2, a peer that refuses the first connection and a hung tracker.
-Each test guards a fix: it failed before the fix, against its bound.
+Deluge), aria2, rtorrent, Transmission and WebTorrent, a peer that refuses
+the first connection and a hung tracker. Each reads every file of a
+multi-file torrent through a magnet and compares the bytes; each unmounts
+within 5 s. The foreign seeders are rate-capped so that their bursts and
+choke rounds, which stalled torrentfs before, come into play.
 """
 
+import os
 import time
 
 import pytest
 
 from torrentfs.bench.tracker import LoopbackTracker, SilentTracker
-from torrentfs.loopback import Aria2Seeder, Seeder, free_port, info_hash_of, magnet_for
+from torrentfs.foreign import (
+    WEBTORRENT,
+    Aria2Seeder,
+    LoopbackNamespace,
+    RtorrentSeeder,
+    TransmissionSeeder,
+    WebtorrentSeeder,
+    free_port,
+)
+from torrentfs.loopback import Seeder, info_hash_of, magnet_for
 
 pytestmark = pytest.mark.mount
 
@@ -20,6 +33,8 @@ METADATA_BOUND = "8s"
 TRACKER_FALLTHROUGH_BOUND = "60s"
 SHUTDOWN_BOUND_S = 5.0
 LOG_WAIT_S = 20.0
+# Slow enough that aria2 and rtorrent send in bursts, fast enough for the suite.
+FOREIGN_SEEDER_BYTES_S = 2_000_000
 
 
 def _unmounts_in_time(mounted) -> None:
@@ -39,15 +54,62 @@ def test_a_seeder_with_libtorrent_defaults_sends_metadata_and_pieces(single_file
         _unmounts_in_time(mounted)
 
 
-def test_an_aria2_seeder_streams_the_whole_file(multi_file, tmp_path, mount):
+def _reads_every_file(sample, mounted) -> None:
+    for relative, expected in sample.files().items():
+        assert (mounted.mountpoint / relative).read_bytes() == expected, relative
+    _unmounts_in_time(mounted)
+
+
+def test_an_aria2_seeder_is_never_told_not_interested_mid_read(single_file, tmp_path, mount):
+    """aria2 sends a second of its upload limit at once; a window smaller than that
+    arrived whole, libtorrent said "not interested", and aria2 choked us until its
+    next round (10 s): 0.24 MB/s from a 4 MB/s seeder."""
+    with Aria2Seeder(
+        single_file.torrent_path, single_file.parent, "127.0.0.5", 2 * FOREIGN_SEEDER_BYTES_S
+    ) as seeder:
+        mounted = mount(magnet_for(single_file.data, [seeder.endpoint]))
+        path = mounted.mountpoint / "movie.bin"
+        assert path.read_bytes() == single_file.root.read_bytes()
+        # Once, at most: when the last piece came and nothing was left to want.
+        assert seeder.times_told_not_interested() <= 1
+        _unmounts_in_time(mounted)
+
+
+def test_an_rtorrent_seeder_streams_every_file(multi_file, tmp_path, mount):
+    """rtorrent choked us for 20-30 s after a single start-up piece left nothing wanted."""
+    with RtorrentSeeder(
+        multi_file.data, multi_file.parent, "127.0.0.8", tmp_path, FOREIGN_SEEDER_BYTES_S
+    ) as seeder:
+        mounted = mount(magnet_for(multi_file.data, [seeder.endpoint]))
+        _reads_every_file(multi_file, mounted)
+
+
+def test_a_transmission_seeder_streams_every_file(multi_file, tmp_path, mount):
+    """Transmission never answers a cancel: the random pieces libtorrent asked for at
+    metadata time, cancelled by our priorities, blocked its queue for 20 s."""
     torrent = tmp_path / "album.torrent"
     torrent.write_bytes(multi_file.data)
-    address = "127.0.0.5"
-    with Aria2Seeder(torrent, multi_file.parent, address, free_port(address)) as seeder:
+    with TransmissionSeeder(
+        torrent, multi_file.parent, "127.0.0.10", tmp_path, FOREIGN_SEEDER_BYTES_S
+    ) as seeder:
         mounted = mount(magnet_for(multi_file.data, [seeder.endpoint]))
-        for relative, expected in multi_file.files().items():
-            assert (mounted.mountpoint / relative).read_bytes() == expected, relative
-        _unmounts_in_time(mounted)
+        _reads_every_file(multi_file, mounted)
+
+
+@pytest.mark.skipif(not WEBTORRENT.exists(), reason="make deps installs webtorrent-cli")
+def test_a_webtorrent_seeder_streams_every_file(multi_file, tmp_path, mount):
+    """WebTorrent joins the DHT whatever it is told: it and the mount share a namespace
+    that has only lo."""
+    torrent = tmp_path / "album.torrent"
+    torrent.write_bytes(multi_file.data)
+    with (
+        LoopbackNamespace(f"torrentfs-test-{os.getpid()}") as netns,
+        WebtorrentSeeder(
+            torrent, multi_file.parent, netns, tmp_path, FOREIGN_SEEDER_BYTES_S
+        ) as seeder,
+    ):
+        mounted = mount(magnet_for(multi_file.data, [seeder.endpoint]), prefix=netns.prefix)
+        _reads_every_file(multi_file, mounted)
 
 
 def test_a_peer_that_refuses_the_first_dial_is_dialed_again(single_file, mount):

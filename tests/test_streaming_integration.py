@@ -55,18 +55,31 @@ def test_a_seek_moves_the_window(single_file, seeder_for, mount):
     assert not set(status["libtorrent_wanted_pieces"]) & first_window
 
 
-def test_closing_a_handle_drops_its_window(single_file, seeder_for, mount):
+def test_closing_a_handle_drops_its_window_at_the_next_read(single_file, seeder_for, mount):
+    """Left in flight until then, so that libtorrent never says "not interested" between
+    a program closing a file and opening it again."""
     seeder = seeder_for(single_file, upload_rate_limit=SLOW_SEEDER_BYTES_S)
     mounted = mount(
         single_file.torrent_path, "--peer", "{}:{}".format(*seeder.endpoint), *WINDOW_ARGS
     )
+    original = single_file.root.read_bytes()
     with (mounted.mountpoint / "movie.bin").open("rb") as handle:
         handle.read(1000)
-        assert len(read_status(mounted.mountpoint)["claimed_pieces"]) == _window_pieces(single_file)
+        first_window = set(read_status(mounted.mountpoint)["claimed_pieces"])
+        assert len(first_window) == _window_pieces(single_file)
 
     status = _wait_for(mounted.mountpoint, lambda s: not s["claimed_pieces"])
-    assert status["requested_pieces"] == []
-    assert status["libtorrent_wanted_pieces"] == []
+    assert status["claimed_pieces"] == []
+    startup = _pieces(single_file, 0, _window_pieces(single_file))
+    assert status["requested_pieces"]  # still in flight at 100 KB/s
+    assert set(status["requested_pieces"]) <= first_window | startup
+
+    seek_to = 10 << 20
+    with (mounted.mountpoint / "movie.bin").open("rb") as handle:
+        assert os.pread(handle.fileno(), 1000, seek_to) == original[seek_to : seek_to + 1000]
+        status = read_status(mounted.mountpoint)
+    assert not set(status["requested_pieces"]) & first_window
+    assert not set(status["libtorrent_wanted_pieces"]) & first_window
 
 
 def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for, mount):
@@ -79,13 +92,18 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
         "128K",
         "--tail-size",
         "128K",
+        "--readahead-min",
+        "64K",
     )
     video = fifty_files.files()["video-17.mkv"]
+    # Wanted from the start: the first window (here one piece) of the largest file.
+    startup = set(read_status(mounted.mountpoint)["claimed_pieces"])
 
     with (mounted.mountpoint / "video-17.mkv").open("rb"):
         # Nothing read yet: only the head and the tail are wanted.
         claimed = read_status(mounted.mountpoint)["claimed_pieces"]
         assert len(claimed) == 4
+        assert startup <= set(claimed)  # video-17 is the largest file
         head, tail = claimed[:2], claimed[2:]
         assert head[1] == head[0] + 1 and tail[1] == tail[0] + 1
         assert tail[1] - head[0] + 1 == -(-len(video) // fifty_files.piece_length)

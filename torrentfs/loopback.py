@@ -10,7 +10,6 @@ Nothing here talks to any address outside 127.0.0.0/8.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,6 @@ LOOPBACK_MOUNT_FLAGS = (
     "--no-natpmp",
 )
 SEEDER_TICK_INTERVAL_MS = 50
-PROBE_ADDRESS = "127.0.0.254"
 MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
@@ -156,75 +154,12 @@ class Seeder(Closing):
         del self._handle, self._session
 
 
-class Aria2Seeder(Closing):
-    """aria2c seeding a v1 .torrent from one loopback address, with no DHT, LPD or PEX.
-
-    aria2 bans an address for some minutes after a peer from it hangs up,
-    so each client needs a seeder of its own.
-    """
-
-    def __init__(
-        self,
-        torrent_path: Path,
-        content_parent: Path,
-        address: str,
-        port: int,
-        upload_rate_limit: int = 0,
-        log_path: Path | None = None,
-    ) -> None:
-        self.endpoint = (address, port)
-        command = [
-            "aria2c",
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--enable-peer-exchange=false",
-            "--bt-enable-lpd=false",
-            f"--interface={address}",
-            f"--listen-port={port}",
-            "--seed-ratio=0.0",
-            "--bt-seed-unverified=true",
-            f"--max-overall-upload-limit={upload_rate_limit}",
-            f"--dir={content_parent}",
-            "--quiet=true",
-            str(torrent_path),
-        ]
-        if log_path is not None:
-            command[-1:-1] = [f"--log={log_path}", "--log-level=info"]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + MOUNT_WAIT_S
-        while not _listening(address, port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"aria2c did not start seeding on {address}:{port}")
-            time.sleep(_POLL_S)
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=UNMOUNT_WAIT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def free_port(address: str) -> int:
-    """A TCP port nothing listens on at `address` right now."""
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _listening(address: str, port: int) -> bool:
-    with socket.socket() as probe:
-        # From an address no client uses: aria2 bans the address of a peer
-        # that hangs up on it.
-        probe.bind((PROBE_ADDRESS, 0))
-        return probe.connect_ex((address, port)) == 0
-
-
-def mount_command(source: str, mountpoint: Path, extra_args: Sequence[str] = ()) -> list[str]:
-    """`torrentfs mount` of this interpreter, on loopback only."""
+def mount_command(
+    source: str, mountpoint: Path, extra_args: Sequence[str] = (), prefix: Sequence[str] = ()
+) -> list[str]:
+    """`torrentfs mount` of this interpreter, on loopback only, run by `prefix` if given."""
     return [
+        *prefix,
         sys.executable,
         "-m",
         "torrentfs",
@@ -245,9 +180,10 @@ class MountProcess(Closing):
         mountpoint: Path,
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
         self.mountpoint = mountpoint
-        self.command = mount_command(source, mountpoint, extra_args)
+        self.command = mount_command(source, mountpoint, extra_args, prefix)
         self._log_path = log_path or mountpoint.parent / f"{mountpoint.name}.log"
         self._log = self._log_path.open("wb")
         self.started_at = time.monotonic()

@@ -18,10 +18,9 @@ from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, Webtorr
 from torrentfs.bench.measure import read_throughput
 from torrentfs.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
 from torrentfs.config import DEFAULT_READAHEAD_S
+from torrentfs.foreign import WEBTORRENT
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
-# Where `make bench` installs webtorrent-cli.
-WEBTORRENT = DEFAULT_CACHE / "tools" / "node_modules" / ".bin" / "webtorrent"
 DOCS = Path("docs/benchmarks.md")
 NETNS_PREFIX = "torrentfs-bench-"
 SECTIONS = ("playback", "scan", "walk", "cached", "memory", "idle")
