@@ -8,7 +8,11 @@ within 5 s. The foreign seeders are rate-capped so that their bursts and
 choke rounds, which stalled torrentfs before, come into play.
 """
 
+import functools
+import http.server
 import os
+import subprocess
+import threading
 import time
 
 import pytest
@@ -23,7 +27,7 @@ from torrentfs.foreign import (
     WebtorrentSeeder,
     free_port,
 )
-from torrentfs.loopback import Seeder, info_hash_of, magnet_for
+from torrentfs.loopback import Seeder, info_hash_of, magnet_for, with_web_seeds
 
 pytestmark = pytest.mark.mount
 
@@ -157,3 +161,31 @@ def test_nothing_to_fetch_metadata_from_is_one_line_and_mounts_nothing(single_fi
     with pytest.raises(RuntimeError) as raised:
         mount(info_hash_of(single_file.data))
     assert "nothing can send its metadata with --no-dht and no peer or tracker" in str(raised.value)
+
+
+class _NoRangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Answers every request with the whole file, as a server without Range support does."""
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+def test_a_failing_web_seed_does_not_hold_up_the_unmount(single_file, tmp_path, mount):
+    """Twice torrentfs had not exited 20 s after fusermount3 -u."""
+    handler = functools.partial(_NoRangeHandler, directory=str(single_file.parent))
+    with http.server.ThreadingHTTPServer(("127.0.0.11", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        torrent = tmp_path / "webseed.torrent"
+        torrent.write_bytes(
+            with_web_seeds(single_file.data, [f"http://127.0.0.11:{server.server_port}/"])
+        )
+        mounted = mount(torrent)
+        # A reader that waits for what the web seed cannot give, then gives up.
+        reader = subprocess.run(
+            ["timeout", "3", "head", "-c", "65536", str(mounted.mountpoint / "movie.bin")],
+            capture_output=True,
+            check=False,
+        )
+        assert reader.returncode in (0, 124)
+        _unmounts_in_time(mounted)
+        server.shutdown()

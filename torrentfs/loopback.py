@@ -62,6 +62,14 @@ def with_trackers(torrent_data: bytes, announce_urls: Sequence[str]) -> bytes:
     return data
 
 
+def with_web_seeds(torrent_data: bytes, urls: Sequence[str]) -> bytes:
+    """The same torrent (same info-hash) with BEP 19 web seeds."""
+    decoded = cast("dict[bytes, object]", lt.bdecode(torrent_data))
+    decoded[b"url-list"] = [url.encode() for url in urls]
+    data: bytes = lt.bencode(decoded)  # type: ignore[arg-type]
+    return data
+
+
 def info_hash_of(torrent_data: bytes) -> str:
     return str(lt.torrent_info(torrent_data).info_hashes().v1)
 
