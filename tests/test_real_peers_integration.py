@@ -164,9 +164,10 @@ def test_nothing_to_fetch_metadata_from_is_one_line_and_mounts_nothing(single_fi
 
 
 class _NoRangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Answers every request with the whole file, as a server without Range support does."""
+    """Answers every request with the whole file, as a server without Range support does,
+    and keeps quiet about it."""
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         pass
 
 
