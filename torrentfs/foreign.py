@@ -279,7 +279,8 @@ class TransmissionSeeder(ForeignSeeder):
 class WebtorrentSeeder(ForeignSeeder):
     """webtorrent-cli 4 seeding a .torrent whose files are in `content_parent`.
 
-    It joins the DHT whatever it is told, so it runs inside `netns`.
+    It joins the DHT whatever it is told, so it runs inside `netns`, or
+    inside a namespace the caller is already in (None).
     """
 
     name = "webtorrent"
@@ -288,7 +289,7 @@ class WebtorrentSeeder(ForeignSeeder):
         self,
         torrent_path: Path,
         content_parent: Path,
-        netns: LoopbackNamespace,
+        netns: LoopbackNamespace | None,
         work_dir: Path,
         upload_rate_limit: int = 0,
         address: str = "127.0.0.1",

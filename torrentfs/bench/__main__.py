@@ -13,17 +13,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from torrentfs.bench import content, report, scenarios
+from torrentfs.bench import content, players, report, scenarios, seeders
 from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
 from torrentfs.bench.measure import read_throughput
 from torrentfs.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
 from torrentfs.config import DEFAULT_READAHEAD_S
 from torrentfs.foreign import WEBTORRENT
+from torrentfs.loopback import SEEDER_TICK_INTERVAL_MS
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
 DOCS = Path("docs/benchmarks.md")
 NETNS_PREFIX = "torrentfs-bench-"
-SECTIONS = ("playback", "scan", "walk", "cached", "memory", "idle")
+SECTIONS = ("seeders", "players", "playback", "scan", "walk", "cached", "memory", "idle")
 BIG_READ_CACHE = "128M"
 MOVIE_PIECE = 1 << 20
 DEFAULT_MODE = "torrentfs: memory storage, idle pause on (the default)"
@@ -133,8 +134,42 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             pauses = _pause_runs(movie, work) if "idle" in only else []
             big_reads = memory.result() if memory is not None else []
         tmpfs_mb_s = _tmpfs_throughput(movie.root)
+        seeder_mix = seeders.run_all(cache, work, _log) if "seeders" in only else []
+        player_runs = _player_runs(movie, library, work) if "players" in only else []
 
+    window_bytes = DEFAULT_READAHEAD_S * movie.size / content.MOVIE_SECONDS
     sections = [
+        (
+            "Seeder mix: the clients people seed with",
+            f"One {seeders.FILE_BYTES / 1e6:.0f} MB file in "
+            f"{seeders.PIECE_LENGTH >> 10} KiB pieces, seeded by one seeder of each kind, "
+            f"capped at {seeders.RATE_BYTES_S / 1e6:g} MB/s by its own setting, each on its "
+            "own loopback address and found through the magnet's `x.pe`: libtorrent with its "
+            "default settings (500 ms tick, uTP on: qBittorrent, Deluge), aria2 1.36, rtorrent "
+            "0.9.8 (headless), Transmission 3.00 (daemon) and webtorrent-cli 4. Each client "
+            "gets a fresh seeder. The plain client is a libtorrent session with default "
+            "settings downloading the whole file (times from adding the magnet); torrentfs and "
+            "btfs mount the magnet and a reader reads the file from start to end, checking "
+            "every byte (times from starting the process; the rate is the whole read after "
+            "the first 64 KiB).",
+            report.seeders_table(seeder_mix, seeders.RATE_BYTES_S),
+        ),
+        (
+            "Players and a media server",
+            "The playback movie from two seeders with libtorrent's default settings (500 ms "
+            f"tick), {SEEDER_RATE_BYTES_S / 1e6:g} MB/s each; both FUSE clients mount with "
+            "`allow_other`. mpv 0.35 (`--vo=null --ao=null`, its demuxer cache set to "
+            f"{players.MPV_CACHE} so that the movie is larger than it) over its JSON IPC: "
+            "the first frame (`playback-restart`), then seeks to "
+            f"{', '.join(f'{s} s' for s in players.SEEKS_S)} each timed until playback "
+            f"restarts ({players.PLAY_BETWEEN_S:g} s of play between), then a "
+            f"{players.PAUSE_S:.0f} s pause and what the seeders sent during it. VLC 3 "
+            f"(`cvlc`) as user `{players.VLC_USER}`: opening the movie and playing its first "
+            f"second. minidlna as user `{players.MINIDLNA_USER}` scanning the 20-video "
+            "library: time until every video's duration is in its database, and the share "
+            "of the torrent fetched.",
+            report.players_table(player_runs, players.MPV_CACHE_BYTES + window_bytes),
+        ),
         (
             "Playback: open, probe, seek, play",
             "A 2-minute 720p H.264/AAC MP4 of 116 MB, `moov` at the end, 1 MiB pieces. In order: "
@@ -204,7 +239,6 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             report.idle_table([r for r in pauses if r["mode"] in IDLE_COMPARED], MOVIE_PIECE),
         ),
     ]
-    window_bytes = DEFAULT_READAHEAD_S * movie.size / content.MOVIE_SECONDS
     sections.insert(
         0,
         (
@@ -218,7 +252,16 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             ),
         ),
     )
-    for result in (*playback, *scans, *walks, *cached, *big_reads, *pauses):
+    for result in (
+        *seeder_mix,
+        *player_runs,
+        *playback,
+        *scans,
+        *walks,
+        *cached,
+        *big_reads,
+        *pauses,
+    ):
         print(json.dumps(result))
     for title, _, table in sections:
         print(f"\n{title}\n{table}")
@@ -234,16 +277,41 @@ def _scenario(
     work: Path,
     label: str,
     rate: int = SEEDER_RATE_BYTES_S,
+    tick_interval_ms: int | None = SEEDER_TICK_INTERVAL_MS,
 ) -> scenarios.Result:
     run_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work))
     client = make(run_dir)
     _log(f"{label}: {client.name}")
     try:
-        with Swarm(bench_content, run_dir, rate) as swarm:
+        with Swarm(bench_content, run_dir, rate, tick_interval_ms) as swarm:
             return run(client, swarm, bench_content)
     except Exception as error:  # one client failing must not lose the others' figures
         _log(f"{label}: {client.name} failed: {error!r}")
         return {"client": client.name, "error": repr(error)}
+
+
+def _player_runs(
+    movie: content.BenchContent, library: content.BenchContent, work: Path
+) -> list[scenarios.Result]:
+    """mpv, VLC and minidlna on torrentfs and btfs, each on fresh default-settings seeders."""
+    clients: dict[str, Callable[[Path], Client]] = {
+        "torrentfs": functools.partial(TorrentfsClient, extra_args=("--allow-other",)),
+        "btfs": functools.partial(BtfsClient, extra_args=("-o", "allow_other")),
+    }
+    results = []
+    for name, make in clients.items():
+        result: scenarios.Result = {"client": name}
+        for run, bench_content in (
+            (players.mpv_session, movie),
+            (players.vlc_play, movie),
+            (players.minidlna_scan, library),
+        ):
+            outcome = _scenario(run, make, bench_content, work, "players", tick_interval_ms=None)
+            result.update({k: v for k, v in outcome.items() if k != "error"})
+            if "error" in outcome:
+                result.setdefault("errors", []).append(outcome["error"])
+        results.append(result)
+    return results
 
 
 def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:

@@ -137,8 +137,9 @@ class TorrentfsClient(FuseClient):
 class BtfsClient(FuseClient):
     name = "btfs"
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
         super().__init__(run_dir)
+        self._extra_args = extra_args
         self._data = run_dir / "btfs-data"
         self._process: subprocess.Popen[bytes] | None = None
         self._top_folder = ""
@@ -154,7 +155,14 @@ class BtfsClient(FuseClient):
         self._data.mkdir(parents=True, exist_ok=True)
         self.started_at = time.monotonic()
         self._process = subprocess.Popen(
-            ["btfs", "-f", f"--data-directory={self._data}", str(torrent), str(self.mountpoint)],
+            [
+                "btfs",
+                "-f",
+                f"--data-directory={self._data}",
+                *self._extra_args,
+                str(torrent),
+                str(self.mountpoint),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=(self.run_dir / "btfs.log").open("wb"),

@@ -42,6 +42,69 @@ def playback_table(results: Sequence[Result]) -> str:
     return _table(results, rows)
 
 
+def seeders_table(rows: Sequence[Result], cap_bytes_s: int) -> str:
+    """One row per kind of seeder: the plain client, torrentfs and btfs side by side."""
+
+    def figure(row: Result, client: str, key: str, text: Any) -> str:
+        result = row.get(client, {})
+        return "failed" if "error" in result or key not in result else str(text(result[key]))
+
+    lines = [
+        "| seeder | plain: metadata / first piece (s) | plain (MB/s) "
+        "| torrentfs: first 64 KiB (s) | torrentfs (MB/s) | / plain | / cap "
+        "| torrentfs exit after unmount (s) | btfs: first 64 KiB (s) | btfs (MB/s) |",
+        "| --- |" + " --- |" * 9,
+    ]
+    for row in rows:
+        plain, mine = row.get("plain", {}), row.get("torrentfs", {})
+        metadata_s = plain.get("metadata_s", 0.0)
+        both = "rate_bytes_s" in plain and "rate_bytes_s" in mine
+        cells = [
+            row["kind"],
+            figure(row, "plain", "first_piece_s", lambda v, m=metadata_s: f"{_s(m)} / {_s(v)}"),
+            figure(row, "plain", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
+            figure(row, "torrentfs", "first_64k_s", _s),
+            figure(row, "torrentfs", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
+            f"{mine['rate_bytes_s'] / plain['rate_bytes_s']:.0%}" if both else "-",
+            figure(row, "torrentfs", "rate_bytes_s", lambda v: f"{v / cap_bytes_s:.0%}"),
+            figure(row, "torrentfs", "exit_s", _s),
+            figure(row, "btfs", "first_64k_s", _s),
+            figure(row, "btfs", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def players_table(results: Sequence[Result], pause_bound_bytes: float) -> str:
+    def seek(index: int) -> Any:
+        return lambda r: _s(r["seeks_s"][index])
+
+    def median_seek(r: Result) -> str:
+        return _s(sorted(r["seeks_s"])[len(r["seeks_s"]) // 2])
+
+    rows = [
+        ("mpv: first frame after the file is visible (s)", lambda r: _s(r["first_frame_s"])),
+        ("mpv: seek to 30 s (s)", seek(0)),
+        ("mpv: seek to 90 s (s)", seek(1)),
+        ("mpv: seek to 10 s (s)", seek(2)),
+        ("mpv: median seek (s)", median_seek),
+        (
+            f"fetched during a 60 s mpv pause (MB; mpv's cache + one window: "
+            f"{_mb(pause_bound_bytes)})",
+            lambda r: _mb(r["fetched_in_pause_bytes"]),
+        ),
+        ("cvlc as another user: open and play 1 s (s)", lambda r: _s(r["vlc_first_second_s"])),
+        ("cvlc succeeded", lambda r: "yes" if r["vlc_ok"] else "NO"),
+        ("minidlna: scan until every duration is known (s)", lambda r: _s(r["scan_s"])),
+        (
+            "minidlna: videos with a duration",
+            lambda r: f"{r['videos_with_duration']} of {r['videos']}",
+        ),
+        ("minidlna: share of the library fetched", lambda r: f"{r['fetched_share']:.1%}"),
+    ]
+    return _table(results, rows)
+
+
 def _table(results: Sequence[Result], rows: Sequence[tuple[str, Any]]) -> str:
     header = "| figure | " + " | ".join(r["client"] for r in results) + " |"
     rule = "| --- |" + " --- |" * len(results)

@@ -6,7 +6,7 @@ from pathlib import Path
 from torrentfs.bench.content import BenchContent
 from torrentfs.bench.tracker import LoopbackTracker
 from torrentfs.closing import Closing
-from torrentfs.loopback import Seeder, with_trackers
+from torrentfs.loopback import SEEDER_TICK_INTERVAL_MS, Seeder, with_trackers
 
 SEEDER_ADDRESSES = ("127.0.0.2", "127.0.0.3")
 # 2 MB/s each: 4 MB/s (32 Mbit/s) in all, a realistic swarm.
@@ -20,11 +20,26 @@ PAUSE_SEEDER_RATE_BYTES_S = 500_000
 class Swarm(Closing):
     """Seeders of one content, a tracker naming them, and a .torrent announcing to it."""
 
-    def __init__(self, content: BenchContent, run_dir: Path, rate_bytes_s: int) -> None:
+    def __init__(
+        self,
+        content: BenchContent,
+        run_dir: Path,
+        rate_bytes_s: int,
+        tick_interval_ms: int | None = SEEDER_TICK_INTERVAL_MS,
+    ) -> None:
+        """With `tick_interval_ms` None the seeders keep libtorrent's default settings."""
         self._stack = ExitStack()
         parent = content.root.parent
         self.seeders = [
-            self._stack.enter_context(Seeder(content.torrent, parent, address, rate_bytes_s))
+            self._stack.enter_context(
+                Seeder(
+                    content.torrent,
+                    parent,
+                    address,
+                    rate_bytes_s,
+                    tick_interval_ms=tick_interval_ms,
+                )
+            )
             for address in SEEDER_ADDRESSES
         ]
         tracker = self._stack.enter_context(
