@@ -248,7 +248,21 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "`keep_cache` lets torrentfs use; the first read of fetched data is in the last "
             "table.",
             report.targets(
-                playback, scans, walks, cached, pauses, tmpfs_mb_s, window_bytes, MOVIE_PIECE
+                playback,
+                scans,
+                walks,
+                cached,
+                pauses,
+                tmpfs_mb_s,
+                window_bytes,
+                MOVIE_PIECE,
+                report.real_peer_checks(
+                    seeder_mix,
+                    player_runs,
+                    playback,
+                    seeders.RATE_BYTES_S,
+                    players.MPV_CACHE_BYTES + window_bytes,
+                ),
             ),
         ),
     )

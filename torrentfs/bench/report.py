@@ -232,12 +232,13 @@ def targets(
     tmpfs_mb_s: float,
     window_bytes: float,
     piece_bytes: int,
+    real_peer_checks: Sequence[tuple[str, str, bool]] = (),
 ) -> str:
     """torrentfs's figures against the targets it is built to meet, one line each."""
     ours = _torrentfs(playback), _torrentfs(scans), _torrentfs(walks), _torrentfs(cached)
     play, scan, walk, cache = ours
     pause = _torrentfs(pauses)
-    checks: list[tuple[str, str, bool]] = []
+    checks: list[tuple[str, str, bool]] = list(real_peer_checks)
     if play:
         allowed = 1.5 * play["players_read_bytes"] + window_bytes
         checks += [
@@ -271,6 +272,52 @@ def targets(
     lines = ["| target | torrentfs | met |", "| --- | --- | --- |"]
     lines += [f"| {label} | {value} | {'yes' if ok else 'NO'} |" for label, value, ok in checks]
     return "\n".join(lines)
+
+
+def real_peer_checks(
+    seeder_mix: Sequence[Result],
+    player_runs: Sequence[Result],
+    playback: Sequence[Result],
+    cap_bytes_s: int,
+    pause_bound_bytes: float,
+) -> list[tuple[str, str, bool]]:
+    """The targets against real seeders and players (each seeder kind, mpv, ffmpeg)."""
+    checks: list[tuple[str, str, bool]] = []
+    for row in seeder_mix:
+        plain, mine = row.get("plain", {}), row.get("torrentfs", {})
+        if "rate_bytes_s" not in plain or "rate_bytes_s" not in mine:
+            checks.append((f"{row['kind']}: streams", "failed", False))
+            continue
+        rate, plain_rate = mine["rate_bytes_s"], plain["rate_bytes_s"]
+        bound = plain["first_piece_s"] + 0.5
+        checks += [
+            (f"{row['kind']}: read at least 80% of the cap and 90% of the plain client",
+             f"{rate / cap_bytes_s:.0%}, {rate / plain_rate:.0%}",
+             rate >= 0.8 * cap_bytes_s and rate >= 0.9 * plain_rate),
+            (f"{row['kind']}: first 64 KiB within the plain client's first piece + 0.5 s "
+             f"({_s(bound)})", _s(mine["first_64k_s"]), mine["first_64k_s"] <= bound),
+            (f"{row['kind']}: exit within 5 s of the unmount", _s(mine["exit_s"]),
+             mine["exit_s"] <= 5),
+        ]  # fmt: skip
+        if row["kind"] == "libtorrent defaults":
+            checks.append(
+                ("libtorrent defaults: first 64 KiB within 1 s", _s(mine["first_64k_s"]),
+                 mine["first_64k_s"] <= 1)
+            )  # fmt: skip
+    mpv = _torrentfs(player_runs)
+    if mpv and "seeks_s" in mpv:
+        median = sorted(mpv["seeks_s"])[len(mpv["seeks_s"]) // 2]
+        fetched = mpv["fetched_in_pause_bytes"]
+        checks += [
+            ("mpv: median seek to a new offset within 0.6 s", _s(median), median <= 0.6),
+            (f"fetched in a 60 s mpv pause at most its cache + a window "
+             f"({_mb(pause_bound_bytes)} MB)", _mb(fetched), fetched <= pause_bound_bytes),
+        ]  # fmt: skip
+    play = _torrentfs(playback)
+    if play:
+        frame_s = play["seek_60s_frame_s"]
+        checks.append(("`ffmpeg -ss 60` one frame within 0.5 s", _s(frame_s), frame_s <= 0.5))
+    return checks
 
 
 def _torrentfs(results: Sequence[Result]) -> Result | None:
