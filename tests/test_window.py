@@ -68,12 +68,24 @@ def test_deadline_steps_follow_the_rate():
     assert deadline_step_ms(SETTINGS, 1000, 0.001) == 2000
 
 
+AHEAD = 2 << 20
+
+
 @pytest.mark.parametrize(
-    ("offset", "seek"),
-    [(5000, False), (4950, False), (4000, False), (3999, True), (6000, False), (7001, True)],
+    ("offset", "piece_length", "seek"),
+    [
+        (5000, 1000, False),
+        (4950, 1000, False),
+        (4000, 1000, False),  # one piece back
+        (3999, 1000, True),
+        (5000 + AHEAD, 1000, False),
+        (5001 + AHEAD, 1000, True),  # a jump forward, even inside a large window
+        (5000 + AHEAD + 1, AHEAD, False),  # large pieces: two of them ahead still stream
+        (5001 + 2 * AHEAD, AHEAD, True),
+    ],
 )
-def test_is_seek(offset, seek):
-    assert is_seek(position=5000, offset=offset, piece_length=1000, window_bytes=2000) is seek
+def test_is_seek(offset, piece_length, seek):
+    assert is_seek(5000, offset, piece_length, ahead_bytes=AHEAD) is seek
 
 
 def _layout():

@@ -20,6 +20,7 @@ DEFAULT_READAHEAD_S = 30.0
 DEFAULT_READAHEAD_MIN_BYTES = 4 * MIB
 DEFAULT_READAHEAD_MAX_BYTES = 64 * MIB
 DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * MIB
+DEFAULT_SEEK_AHEAD_BYTES = 2 * MIB
 DEFAULT_HEAD_BYTES = 512 * 1024
 DEFAULT_TAIL_BYTES = 512 * 1024
 # Files whose head and tail are fetched on open.
@@ -75,6 +76,10 @@ class StreamSettings:
     # A wait for a piece re-asserts its deadline this often, which recovers
     # from lost alerts, read errors and seeders that went away and came back.
     piece_reassert_s: float = 5.0
+    # A read this far ahead of the last one (or two pieces, if more) is a
+    # jump, not the stream going on: kernel read-ahead and parallel reads
+    # stay well within it.
+    seek_ahead_bytes: int = DEFAULT_SEEK_AHEAD_BYTES
 
 
 class StorageMode(enum.StrEnum):

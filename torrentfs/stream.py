@@ -166,6 +166,12 @@ class PieceFetcher:
         """The most bytes that arrived within one second lately."""
         return self._arrivals.largest()
 
+    def ask_now(self, pieces: Sequence[int]) -> None:
+        """Ask libtorrent at once for those of `pieces` not in the store, due now."""
+        now = trio.current_time()
+        for piece in pieces:
+            self._request(piece, now, 0.0)
+
     async def get(self, piece: int) -> bytes:
         """The verified bytes of `piece`, waiting for them if they are not in the store.
 
@@ -329,6 +335,9 @@ class FileReader:
             return b""
         rate = self._follow(offset, min(offset + size, self._file.size))
         pieces = [span.piece for span in spans]
+        # Asked for before the window, so that libtorrent never queues
+        # read-ahead in front of them.
+        self._fetcher.ask_now(pieces)
         self._plan(pieces, rate)
         return assemble(spans, await self._fetcher.get_all(pieces))
 
@@ -373,7 +382,9 @@ class FileReader:
     def _follow(self, offset: int, end: int) -> float | None:
         """Note a read of [offset, end); returns the reader's current rate."""
         now = trio.current_time()
-        if is_seek(self._position, offset, self._layout.piece_length, self._window_bytes):
+        if is_seek(
+            self._position, offset, self._layout.piece_length, self._settings.seek_ahead_bytes
+        ):
             self._run_start = self._position = offset
             self._meter = RateMeter()
         self._meter.add(now, max(0, end - self._position))

@@ -107,14 +107,18 @@ def deadline_step_ms(settings: StreamSettings, piece_length: int, rate: float | 
     return int(min(max(step, MIN_STEP_MS), MAX_STEP_MS))
 
 
-def is_seek(position: int, offset: int, piece_length: int, window_bytes: int) -> bool:
+def is_seek(position: int, offset: int, piece_length: int, ahead_bytes: int) -> bool:
     """Whether a read at `offset` left the stream that ended at `position`.
 
     Reads may come a little out of order (kernel read-ahead, several
-    threads), so a read up to one piece back or anywhere in the window ahead
-    continues the stream.
+    threads), so a read up to one piece back or `ahead_bytes` (at least two
+    pieces) ahead continues the stream. A read further ahead is a jump
+    (a player seeking forward), even inside the window: taken as part of
+    the stream, the window's earlier pieces stayed in flight ahead of the
+    piece the player waited for, and mpv's seek to a new offset took 3 s.
     """
-    return offset < position - piece_length or offset > position + window_bytes
+    ahead = max(ahead_bytes, 2 * piece_length)
+    return offset < position - piece_length or offset > position + ahead
 
 
 @dataclass(frozen=True)
