@@ -388,17 +388,3 @@ def test_a_released_claim_keeps_libtorrent_interested_until_the_next_claim():
         assert requester.take() == ([(7, 100)], [6])
 
     _run(scenario)
-
-
-def test_the_window_grows_to_outlast_the_bursts_pieces_come_in():
-    async def scenario():
-        _, fetcher = _fetcher()
-        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
-        fetcher.claim("window", {0: 0, 1: 0, 2: 0, 3: 0})
-        for piece in range(4):  # 400 bytes in one burst
-            fetcher.piece_arrived(piece, _data(piece))
-        await reader.read(0, 10)
-        # Two bursts (800 bytes), more than the 300-byte minimum.
-        assert fetcher.claimed_pieces[-1] == 8
-
-    _run(scenario)

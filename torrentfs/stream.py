@@ -23,7 +23,6 @@ from torrentfs.config import MEDIA_EXTENSIONS, StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout, assemble
 from torrentfs.store import PieceStore
 from torrentfs.window import (
-    BurstMeter,
     RateMeter,
     deadline_step_ms,
     end_pieces,
@@ -99,8 +98,6 @@ class PieceFetcher:
         self._suspended = False
         # Released while in flight and left to arrive until someone claims again.
         self._released_in_flight: set[int] = set()
-        # How the swarm delivers: in bursts a window must outlast.
-        self._arrivals = BurstMeter()
 
     def claim(
         self,
@@ -162,10 +159,6 @@ class PieceFetcher:
         """
         self.claim(owner, {}, leave_in_flight=True)
 
-    def largest_burst(self) -> int:
-        """The most bytes that arrived within one second lately."""
-        return self._arrivals.largest()
-
     def ask_now(self, pieces: Sequence[int]) -> None:
         """Ask libtorrent at once for those of `pieces` not in the store, due now."""
         now = trio.current_time()
@@ -225,7 +218,6 @@ class PieceFetcher:
         self._released_in_flight.discard(piece)
         pending = self._pending.pop(piece, None)
         if pending is not None:
-            self._arrivals.add(trio.current_time(), len(data))
             pending.data = data
             pending.arrived.set()
             self._fill_flight()
@@ -394,7 +386,7 @@ class FileReader:
     def _plan(self, read_pieces: list[int], rate: float | None) -> None:
         """Claim the window after the pieces being read."""
         settings, piece_length = self._settings, self._layout.piece_length
-        count = window_piece_count(settings, piece_length, rate, self._fetcher.largest_burst())
+        count = window_piece_count(settings, piece_length, rate)
         step_ms = deadline_step_ms(settings, piece_length, rate)
         self._window_bytes = count * piece_length
         # A run from the file's start may continue into the next files.
