@@ -212,7 +212,7 @@ def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
         "# Benchmarks",
         "",
         f"Measured {when} on {platform.machine()} ({os.cpu_count()} cores), Linux "
-        f"{platform.release()}. Reproduce with `{REPRODUCE}` (about 10 minutes; the content "
+        f"{platform.release()}. Reproduce with `{REPRODUCE}` (about 20 minutes; the content "
         "is made once, in about a minute, and cached in `~/.cache/torrentfs-bench`).",
         "",
         swarm_note,
