@@ -57,8 +57,10 @@ RESUME_SAVE_TIMEOUT_S = 10.0
 # torrent would restart its tracker tiers, and a hung first tier would then
 # never time out (30 s) into the next.
 PEER_RETRY_INTERVAL_S = 1.0
-# What a piece with a deadline gets: libtorrent's top priority.
+# What a piece a read waits for gets: libtorrent's top priority; pieces
+# read ahead get the one below.
 DEADLINE_PRIORITY = 7
+READ_AHEAD_PRIORITY = 6
 # peer: bans after failed hash checks (peer_ban_alert).
 _ALERT_MASK = (
     lt.alert_category.error
@@ -390,6 +392,12 @@ class Engine(Closing):
 
     def _set_deadline(self, piece: int, deadline_ms: int) -> None:
         self._handle.set_piece_deadline(piece, deadline_ms, lt.torrent_handle.alert_when_available)
+        if deadline_ms > 0:
+            # Below the pieces reads wait for (due now, top priority): the
+            # picker fills each peer's request queue, seconds deep, from the
+            # highest priority down, and read-ahead at the same priority was
+            # queued ahead of the piece a seek waited for (mpv: 3 s).
+            self._handle.piece_priority(piece, READ_AHEAD_PRIORITY)
 
     def cancel_piece(self, piece: int) -> None:
         """Stop fetching `piece` ahead of the rest: no deadline, background priority."""
