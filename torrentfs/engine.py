@@ -61,6 +61,12 @@ PEER_RETRY_INTERVAL_S = 1.0
 # read ahead get the one below.
 DEADLINE_PRIORITY = 7
 READ_AHEAD_PRIORITY = 6
+# libtorrent 2.1's default disk back end (pread_disk_io) hashes blocks in its
+# write cache and crashed (null pointer in hasher::update, hasher thread)
+# when a torrent was taken out of the session while blocks were still being
+# hashed, which every forget does. The memory-mapped back end, libtorrent
+# 2.0's default, has no write cache (docs/architecture.md, "Measured facts").
+DISK_IO_CONSTRUCTOR = "mmap_disk_io_constructor"
 # peer: bans after failed hash checks (peer_ban_alert).
 _ALERT_MASK = (
     lt.alert_category.error
@@ -169,7 +175,9 @@ class Engine(Closing):
         self._alert_pipe = os.pipe()
         for fd in self._alert_pipe:
             os.set_blocking(fd, False)
-        self._session = lt.session(session_settings(network))
+        session_params = lt.session_params(session_settings(network))
+        session_params.disk_io_constructor = DISK_IO_CONSTRUCTOR
+        self._session = lt.session(session_params)
         self._session.set_alert_fd(self._alert_pipe[1])
         # Added by `start()`, once the first deadlines are known.
         self._params = params
