@@ -76,6 +76,33 @@ def test_a_read_waits_while_the_only_seeder_is_gone_and_completes_when_it_is_bac
     assert mounted.unmount() == 0
 
 
+def test_a_seeder_back_after_everything_wanted_had_arrived_serves_the_next_read(single_file, mount):
+    """A seed lost while every wanted piece was in is dialed again once a read wants a
+    piece: libtorrent strands seeds only for a torrent added wanting nothing (the
+    engine never re-adds one that way), not for one that became finished.
+    """
+    original = single_file.root.read_bytes()
+    seeder = Seeder(single_file.data, single_file.parent, "127.0.0.2")
+    endpoint = seeder.endpoint
+    mounted = mount(
+        single_file.torrent_path,
+        *("--peer", "{}:{}".format(*endpoint), "--readahead-min", "1M", "--readahead-max", "1M"),
+    )
+    path = mounted.mountpoint / "movie.bin"
+    assert _read(path, 0, 1000) == original[:1000]
+    deadline = time.monotonic() + READ_BOUND_S
+    while read_status(mounted.mountpoint)["libtorrent_wanted_pieces"]:
+        assert time.monotonic() < deadline, "the first window never arrived"
+        time.sleep(0.1)
+    seeder.close()
+    with Seeder(single_file.data, single_file.parent, endpoint[0], port=endpoint[1]):
+        seek_to = 10 << 20
+        thread, outcome = _in_thread(lambda: _read(path, seek_to, 1000))
+        thread.join(READ_BOUND_S)
+        assert outcome == [original[seek_to : seek_to + 1000]]
+    assert mounted.unmount() == 0
+
+
 def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
     single_file, mount, tmp_path
 ):

@@ -210,7 +210,15 @@ class Engine(Closing):
         holes where the pieces were, and add it back from its resume data with
         those pieces cleared. It is out of the session before the bytes go, so
         it never uploads a piece it no longer holds. Returns False (nothing
-        changed) if libtorrent did not give its resume data in time.
+        changed) if libtorrent did not give its resume data in time, or if
+        nothing is wanted.
+
+        Added back wanting nothing, the torrent would be "finished": seeds hang
+        up on its new connections, and libtorrent never dials them again, even
+        once a deadline wants a piece (docs/architecture.md, "Measured facts").
+        Nothing arrives while nothing is wanted, so the files cannot outgrow
+        their budget before the next piece asked for comes, and the next forget
+        with it.
         """
         async with self._resume_lock:
             forgotten = await self._readd(pieces, listener)
@@ -253,6 +261,10 @@ class Engine(Closing):
         """
         params = await self._fetch_resume_params()
         if params is None or self.layout is None:
+            return False
+        if pieces and not self._wants_pieces():
+            # Checked after the resume data came: the last pieces asked for
+            # may have arrived meanwhile.
             return False
         params.peers = self._peers_to_rejoin(params)
         if lift_bans:
@@ -502,6 +514,9 @@ class Engine(Closing):
         assert params.ti is not None
         params.file_priorities = [1] * params.ti.num_files()
         params.piece_priorities = self._piece_priorities(params.ti.num_pieces())
+
+    def _wants_pieces(self) -> bool:
+        return bool(self._deadlines) or self._background_priority > 0
 
     def _piece_priorities(self, num_pieces: int) -> list[int]:
         priorities = [self._background_priority] * num_pieces
