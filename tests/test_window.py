@@ -4,7 +4,6 @@ from torrentfs.config import StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout
 from torrentfs.window import (
     MAX_WINDOW_PIECES,
-    BurstMeter,
     RateMeter,
     deadline_step_ms,
     end_pieces,
@@ -27,24 +26,6 @@ def test_rate_meter_waits_for_enough_reading_then_averages():
     meter.add(20.0, 500)  # older samples fall out of the span
     meter.add(21.0, 500)
     assert meter.rate(21.0) == pytest.approx(1000)
-
-
-def test_burst_meter_keeps_the_largest_second_of_the_last_half_minute():
-    meter = BurstMeter()
-    meter.add(0.1, 300)
-    meter.add(0.9, 700)  # one second: 1000
-    meter.add(1.5, 400)
-    assert meter.largest() == 1000
-    meter.add(31.5, 10)  # the first second is forgotten, the 400 is not yet
-    assert meter.largest() == 400
-    meter.add(40.0, 5)
-    assert meter.largest() == 10
-
-
-def test_a_window_outlasts_two_of_the_largest_bursts():
-    # Bursts of 2500 bytes: 5000 bytes, more than the 1000-byte minimum.
-    assert window_piece_count(SETTINGS, 100, None, largest_burst=2500) == 50
-    assert window_piece_count(SETTINGS, 100, None, largest_burst=10**9) == 100  # the maximum
 
 
 def test_window_is_the_minimum_until_the_rate_is_known():

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import trio
 
 from torrentfs.budget import WorkingFiles
-from torrentfs.config import Settings, StorageMode, store_bytes
+from torrentfs.config import STARTUP_WINDOWS, Settings, StorageMode, store_bytes
 from torrentfs.engine import EngineStatus
 from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
@@ -261,23 +261,23 @@ class TorrentContent:
             self._known.fetcher.resume()
 
     def _preload_head(self, layout: TorrentLayout, fetcher: PieceFetcher) -> None:
-        """Fetch the first window of the largest file, the one most likely to be played.
+        """Fetch the first few windows of the largest file, the one most likely to be played.
 
         Wanting pieces also keeps the torrent unfinished, so seeds stay
         connected and the first read does not wait for a reconnect. A whole
-        first window rather than one piece: rtorrent sent a single piece
-        within milliseconds of the metadata, before the player had opened
-        the file, libtorrent told it "not interested", and rtorrent choked
-        us until its next choke round, 20-30 s later.
+        window rather than one piece: rtorrent sent a single piece within
+        milliseconds of the metadata, before the player had opened the file,
+        libtorrent told it "not interested", and rtorrent choked us until its
+        next choke round, 20-30 s later; and aria2's first burst (a second
+        of its upload limit) delivered a 1 MiB first window whole.
         """
         candidates = [f for f in layout.files if not f.is_padding and f.size > 0]
         if not candidates:
             return
         largest = max(candidates, key=lambda f: f.size)
         stream = self._settings.stream
-        pieces = sorted(
-            {span.piece for span in layout.spans(largest, 0, stream.readahead_min_bytes)}
-        )
+        startup_bytes = STARTUP_WINDOWS * stream.readahead_min_bytes
+        pieces = sorted({span.piece for span in layout.spans(largest, 0, startup_bytes)})
         fetcher.claim(
             STARTUP_OWNER,
             {piece: index * stream.readahead_step_ms for index, piece in enumerate(pieces)},

@@ -23,7 +23,6 @@ from torrentfs.config import MEDIA_EXTENSIONS, StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout, assemble
 from torrentfs.store import PieceStore
 from torrentfs.window import (
-    BurstMeter,
     RateMeter,
     deadline_step_ms,
     end_pieces,
@@ -99,8 +98,6 @@ class PieceFetcher:
         self._suspended = False
         # Released while in flight and left to arrive until someone claims again.
         self._released_in_flight: set[int] = set()
-        # How the swarm delivers: in bursts a window must outlast.
-        self._arrivals = BurstMeter()
 
     def claim(
         self,
@@ -117,11 +114,17 @@ class PieceFetcher:
         for are not withdrawn when the claim drops them: withdrawn and asked
         for again at once, libtorrent would tell the peers "not interested"
         for a moment, and aria2 answers that with a choke until its next choke
-        round, 10 s later. With `leave_in_flight`, dropped pieces already asked
-        for are left to arrive until the next claim of anyone.
+        round, 10 s later. With `leave_in_flight`, the dropped piece in flight
+        due soonest is left to arrive until the next claim of anyone.
         """
         now = trio.current_time()
         previous = self._claims.get(owner, {})
+        # The one piece a release leaves in flight: the one due soonest.
+        left = min(
+            (p for p in previous.keys() - wanted.keys() if p in self._pending),
+            key=lambda p: self._pending[p].due,
+            default=None,
+        )
         for piece, deadline_ms in wanted.items():
             self._claimants.setdefault(piece, set()).add(owner)
             due = now + deadline_ms / 1000
@@ -135,7 +138,7 @@ class PieceFetcher:
             if not owners:
                 del self._claimants[piece]
                 del self._due[piece]
-                if leave_in_flight and piece in self._pending:
+                if leave_in_flight and piece == left:
                     self._released_in_flight.add(piece)
                 elif piece not in about_to_wait:
                     self._cancel_if_unwanted(piece)
@@ -152,19 +155,16 @@ class PieceFetcher:
             self._released_in_flight.clear()
 
     def release(self, owner: Hashable) -> None:
-        """Withdraw `owner`'s claim; what is already in flight is left to arrive.
+        """Withdraw `owner`'s claim, but for one piece in flight, left to arrive.
 
         Withdrawn at once, the last claim going would make libtorrent tell the
         peers "not interested", and a program that closes a file and opens it
         again at once (a prober, then the player) would wait for a choke
-        round. The next claim withdraws what it does not want; nothing is left
-        in flight for longer than the pieces take, or than the idle pause.
+        round. One piece is enough to bridge that; leaving the whole window
+        in flight fetched 8 MB after every playback stopped. The next claim
+        withdraws it if it does not want it.
         """
         self.claim(owner, {}, leave_in_flight=True)
-
-    def largest_burst(self) -> int:
-        """The most bytes that arrived within one second lately."""
-        return self._arrivals.largest()
 
     def ask_now(self, pieces: Sequence[int]) -> None:
         """Ask libtorrent at once for those of `pieces` not in the store, due now."""
@@ -225,7 +225,6 @@ class PieceFetcher:
         self._released_in_flight.discard(piece)
         pending = self._pending.pop(piece, None)
         if pending is not None:
-            self._arrivals.add(trio.current_time(), len(data))
             pending.data = data
             pending.arrived.set()
             self._fill_flight()
@@ -394,7 +393,7 @@ class FileReader:
     def _plan(self, read_pieces: list[int], rate: float | None) -> None:
         """Claim the window after the pieces being read."""
         settings, piece_length = self._settings, self._layout.piece_length
-        count = window_piece_count(settings, piece_length, rate, self._fetcher.largest_burst())
+        count = window_piece_count(settings, piece_length, rate)
         step_ms = deadline_step_ms(settings, piece_length, rate)
         self._window_bytes = count * piece_length
         # A run from the file's start may continue into the next files.

@@ -28,16 +28,6 @@ MAX_STEP_MS = 2000
 # tiny pieces, planning costs grow with the count.
 MAX_WINDOW_PIECES = 512
 MIN_WINDOW_PIECES = 2
-# A window holds at least this many times the most the swarm delivered in
-# one second lately. Peers deliver in bursts (aria2 sends a second's worth of
-# its upload limit at once); a window smaller than a burst arrived whole
-# before its reader could ask for more, libtorrent had nothing left to want
-# and told the peers "not interested", and aria2 choked us until its next
-# choke round, 10 s later.
-BURSTS_PER_WINDOW = 2
-BURST_SPAN_S = 1.0
-# How long a burst is remembered: longer than the stall it once caused.
-BURST_MEMORY_S = 30.0
 
 
 class RateMeter:
@@ -62,39 +52,9 @@ class RateMeter:
         return sum(n for _, n in self._samples) / elapsed
 
 
-class BurstMeter:
-    """The most bytes delivered within one `BURST_SPAN_S` over the last `BURST_MEMORY_S`."""
-
-    def __init__(self) -> None:
-        # (span index, bytes delivered in it), oldest first.
-        self._spans: deque[tuple[int, int]] = deque()
-
-    def add(self, now: float, n_bytes: int) -> None:
-        span = math.floor(now / BURST_SPAN_S)
-        if self._spans and self._spans[-1][0] == span:
-            self._spans[-1] = (span, self._spans[-1][1] + n_bytes)
-        else:
-            self._spans.append((span, n_bytes))
-        oldest = span - BURST_MEMORY_S / BURST_SPAN_S
-        while self._spans[0][0] < oldest:
-            self._spans.popleft()
-
-    def largest(self) -> int:
-        return max((n for _, n in self._spans), default=0)
-
-
-def window_piece_count(
-    settings: StreamSettings,
-    piece_length: int,
-    rate: float | None,
-    largest_burst: int = 0,
-) -> int:
-    """Pieces in the window: `readahead_s` of reading at `rate`, within the configured bounds.
-
-    Never less than `BURSTS_PER_WINDOW` times the `largest_burst` of delivery.
-    """
+def window_piece_count(settings: StreamSettings, piece_length: int, rate: float | None) -> int:
+    """Pieces in the window: `readahead_s` of reading at `rate`, within the configured bounds."""
     wanted = settings.readahead_min_bytes if rate is None else rate * settings.readahead_s
-    wanted = max(wanted, BURSTS_PER_WINDOW * largest_burst)
     clamped = min(max(wanted, settings.readahead_min_bytes), settings.readahead_max_bytes)
     return min(max(math.ceil(clamped / piece_length), MIN_WINDOW_PIECES), MAX_WINDOW_PIECES)
 
