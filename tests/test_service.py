@@ -106,15 +106,8 @@ def test_systemd_analyze_verifies_the_unit(tmp_path):
 def test_status_command_reads_a_live_mount(multi_file, seeder_for, mount):
     seeder = seeder_for(multi_file)
     # A small window, so the torrent is not all fetched (the seeder would hang up).
-    mounted = mount(
-        multi_file.torrent_path,
-        "--peer",
-        "{}:{}".format(*seeder.endpoint),
-        "--readahead-min",
-        "64K",
-        "--readahead-max",
-        "64K",
-    )
+    small_window = ("--readahead-min", "64K", "--readahead-max", "64K")
+    mounted = mount(multi_file.torrent_path, "--peer", seeder.peer, *small_window)
     files = multi_file.files()
     last = mounted.mountpoint / "CD2" / "deeper" / "still" / "last.bin"
     assert os.listxattr(last) == ["user.torrentfs.progress"]

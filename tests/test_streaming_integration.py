@@ -84,17 +84,8 @@ def test_closing_a_handle_drops_its_window_at_the_next_read(single_file, seeder_
 
 def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for, mount):
     seeder = seeder_for(fifty_files, upload_rate_limit=4 * SLOW_SEEDER_BYTES_S)
-    mounted = mount(
-        fifty_files.torrent_path,
-        "--peer",
-        "{}:{}".format(*seeder.endpoint),
-        "--head-size",
-        "128K",
-        "--tail-size",
-        "128K",
-        "--readahead-min",
-        "64K",
-    )
+    small_ends = ("--head-size", "128K", "--tail-size", "128K", "--readahead-min", "64K")
+    mounted = mount(fifty_files.torrent_path, "--peer", seeder.peer, *small_ends)
     video = fifty_files.files()["video-17.mkv"]
     # Wanted from the start: a minimum window (one piece here) of the largest file, video-17.
     startup = sorted(read_status(mounted.mountpoint)["claimed_pieces"])

@@ -130,6 +130,11 @@ class Seeder(Closing):
         self._handle = self._session.add_torrent(params)
 
     @property
+    def peer(self) -> str:
+        """This seeder as `--peer` takes it: ADDRESS:PORT."""
+        return "{}:{}".format(*self.endpoint)
+
+    @property
     def port(self) -> int:
         port: int = self._session.listen_port()
         return port
