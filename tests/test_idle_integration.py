@@ -3,11 +3,11 @@
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from torrentfs.status import read_status
+from torrentfs.status_schema import MountStatus
 
 pytestmark = pytest.mark.mount
 
@@ -22,7 +22,7 @@ TAIL_BYTES = 3_000_000
 RESUME_LIMIT_S = 60.0
 
 
-def _wait_for_state(mountpoint: Path, state: str, limit_s: float = 15.0) -> dict[str, Any]:
+def _wait_for_state(mountpoint: Path, state: str, limit_s: float = 15.0) -> MountStatus:
     deadline = time.monotonic() + limit_s
     while (status := read_status(mountpoint))["state"] != state:
         assert time.monotonic() < deadline, f"still {status['state']}, not {state}"

@@ -137,6 +137,16 @@ def test_status_of_something_that_is_not_a_mount_is_one_line(tmp_path):
     assert result.stderr == f"torrentfs: error: {tmp_path} is not a torrentfs mount\n"
 
 
+def test_the_status_command_loads_no_fuse_trio_or_libtorrent():
+    """`torrentfs status` starts without the mount's heavy libraries (it imported all
+    three, through the FUSE layer, for one constant)."""
+    heavy = ("pyfuse3", "trio", "libtorrent")
+    code = f"import sys, torrentfs.status; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
+
+
 def _status_command(mountpoint: Path, *args: str) -> str:
     result = subprocess.run(
         [str(TORRENTFS), "status", str(mountpoint), *args], capture_output=True, text=True

@@ -8,12 +8,12 @@ claims and the pieces libtorrent would still download.
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import SampleTorrent
 from torrentfs.status import read_status
+from torrentfs.status_schema import MountStatus
 
 pytestmark = pytest.mark.mount
 
@@ -101,7 +101,7 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
         assert seeder.uploaded_bytes() == len(claimed) * fifty_files.piece_length
 
 
-def _wait_for(mountpoint: Path, condition) -> dict[str, Any]:
+def _wait_for(mountpoint: Path, condition) -> MountStatus:
     deadline = time.monotonic() + SETTLE_LIMIT_S
     while True:
         status = read_status(mountpoint)

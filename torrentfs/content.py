@@ -7,11 +7,10 @@ file tree and the piece fetcher (which owns the RAM store), and opens a
 libtorrent.
 """
 
-import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import trio
 
@@ -20,6 +19,7 @@ from torrentfs.config import STARTUP_WINDOWS, Settings, StorageMode, store_bytes
 from torrentfs.engine import EngineStatus
 from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
+from torrentfs.status_schema import MountStatus, StoreStatus
 from torrentfs.stream import FileReader, PieceFetcher, PieceRequester, Walk
 from torrentfs.tree import FileTree, Node
 
@@ -192,25 +192,39 @@ class TorrentContent:
         held = set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
         return len(held.intersection(pieces)) / len(pieces)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> MountStatus:
         """A snapshot for the status view: engine, store and the pieces asked for."""
         known = self._known
-        status: dict[str, Any] = {
-            "name": known.layout.name if known else None,
-            "state": self._idle.activity.value if known else "fetching metadata",
-            **dataclasses.asdict(self._torrent.status()),
-        }
+        engine = self._torrent.status()
+        status = MountStatus(
+            name=known.layout.name if known else None,
+            state=self._idle.activity.value if known else "fetching metadata",
+            info_hash=engine.info_hash,
+            has_metadata=engine.has_metadata,
+            peers=engine.peers,
+            download_rate=engine.download_rate,
+            upload_rate=engine.upload_rate,
+            downloaded_bytes=engine.downloaded_bytes,
+            uploaded_bytes=engine.uploaded_bytes,
+            listen_port=engine.listen_port,
+        )
         if known:
             working = self._working_files
-            status |= {
-                "working_files_bytes": working.bytes if working else None,
-                "store": dataclasses.asdict(known.fetcher.store.stats()),
-                "requested_pieces": known.fetcher.requested_pieces,
-                "claimed_pieces": known.fetcher.claimed_pieces,
-                "libtorrent_wanted_pieces": self._torrent.wanted_pieces(),
-                "cache_bytes": self._settings.cache_bytes,
-                "open_files": [reader.snapshot() for reader in self._readers],
-            }
+            store = known.fetcher.store.stats()
+            status["working_files_bytes"] = working.bytes if working else None
+            status["store"] = StoreStatus(
+                pieces=store.pieces,
+                bytes=store.bytes,
+                budget_bytes=store.budget_bytes,
+                hits=store.hits,
+                misses=store.misses,
+                evictions=store.evictions,
+            )
+            status["requested_pieces"] = known.fetcher.requested_pieces
+            status["claimed_pieces"] = known.fetcher.claimed_pieces
+            status["libtorrent_wanted_pieces"] = self._torrent.wanted_pieces()
+            status["cache_bytes"] = self._settings.cache_bytes
+            status["open_files"] = [reader.snapshot() for reader in self._readers]
         return status
 
     # EngineListener

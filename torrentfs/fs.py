@@ -19,6 +19,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import pyfuse3
 
 from torrentfs.content import MetadataTimeout, ReadTimeout, TorrentContent
+from torrentfs.status_schema import STATUS_XATTR
 from torrentfs.stream import FileReader
 from torrentfs.tree import ROOT_INODE, FileTree, Node
 
@@ -34,8 +35,6 @@ BLOCK_SIZE = 512
 # What `stat` suggests as a read size: large reads cost fewer round trips.
 PREFERRED_IO_SIZE = 128 * 1024
 NAME_MAX = 255
-# The mount's status, as JSON, on the root folder (`getfattr -n user.torrentfs.status`).
-STATUS_XATTR = b"user.torrentfs.status"
 # On each file: the fraction of its pieces held, "0.0000" to "1.0000".
 PROGRESS_XATTR = b"user.torrentfs.progress"
 

@@ -9,16 +9,16 @@ import errno
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from torrentfs.errors import UserError
-from torrentfs.fs import STATUS_XATTR
+from torrentfs.status_schema import STATUS_XATTR, MountStatus, ReaderStatus
 
 MB = 1e6
 MIB = 1 << 20
 
 
-def read_status(mountpoint: Path) -> dict[str, Any]:
+def read_status(mountpoint: Path) -> MountStatus:
     """The status a torrentfs mount publishes; raises UserError if there is none."""
     try:
         raw = os.getxattr(mountpoint, STATUS_XATTR)
@@ -33,8 +33,7 @@ def read_status(mountpoint: Path) -> dict[str, Any]:
         if error.errno in (errno.ENODATA, errno.ENOTSUP):
             raise UserError(f"{mountpoint} is not a torrentfs mount") from None
         raise UserError(f"cannot read the status of {mountpoint}: {error.strerror}") from None
-    status: dict[str, Any] = json.loads(raw)
-    return status
+    return cast(MountStatus, json.loads(raw))
 
 
 def show_status(mountpoint: Path, as_json: bool) -> int:
@@ -43,7 +42,7 @@ def show_status(mountpoint: Path, as_json: bool) -> int:
     return 0
 
 
-def format_status(status: dict[str, Any]) -> str:
+def format_status(status: MountStatus) -> str:
     """A few lines a person can read at a glance."""
     name = status.get("name") or "(name not known yet)"
     lines = [
@@ -60,8 +59,9 @@ def format_status(status: dict[str, Any]) -> str:
             f"RAM store   {store['pieces']} pieces, {store['bytes'] / MIB:.1f} of "
             f"{store['budget_bytes'] / MIB:.0f} MiB{hit_rate}"
         )
-    if status.get("working_files_bytes") is not None:
-        lines.append(f"working     {status['working_files_bytes'] / MIB:.1f} MiB on tmpfs")
+    working = status.get("working_files_bytes")
+    if working is not None:
+        lines.append(f"working     {working / MIB:.1f} MiB on tmpfs")
     open_files = status.get("open_files") or []
     lines.append(f"open files  {len(open_files) or 'none'}")
     for entry in open_files:
@@ -69,7 +69,7 @@ def format_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def one_line(status: dict[str, Any]) -> str:
+def one_line(status: MountStatus) -> str:
     """The summary systemd shows in `systemctl status`."""
     line = (
         f"{status['state']}: {status['download_rate'] / MB:.1f} MB/s down, "
@@ -81,12 +81,13 @@ def one_line(status: dict[str, Any]) -> str:
     return line
 
 
-def _reading(entry: dict[str, Any]) -> str:
+def _reading(entry: ReaderStatus) -> str:
     parts = [
         f"at {entry['position'] / MB:.1f} MB",
         f"window {entry['window_bytes'] / MIB:.0f} MiB",
         f"{entry['buffered_bytes'] / MB:.1f} MB buffered",
     ]
-    if entry.get("buffered_s") is not None:
-        parts[-1] += f" ({entry['buffered_s']:.0f} s at {entry['rate_bytes_s'] / MB:.2f} MB/s)"
+    buffered_s, rate = entry["buffered_s"], entry["rate_bytes_s"]
+    if buffered_s is not None and rate is not None:
+        parts[-1] += f" ({buffered_s:.0f} s at {rate / MB:.2f} MB/s)"
     return ", ".join(parts)

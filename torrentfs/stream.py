@@ -21,6 +21,7 @@ import trio
 
 from torrentfs.config import MEDIA_EXTENSIONS, StreamSettings
 from torrentfs.layout import FileEntry, TorrentLayout, assemble
+from torrentfs.status_schema import ReaderStatus
 from torrentfs.store import PieceStore
 from torrentfs.window import (
     RateMeter,
@@ -348,18 +349,18 @@ class FileReader:
         """The pieces holding the file's bytes at [offset, offset + size)."""
         return [span.piece for span in self._layout.spans(self._file, offset, size)]
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> ReaderStatus:
         """Where this handle reads, its window, and how much is fetched ahead of it."""
         rate = self._meter.rate(trio.current_time())
         buffered = self._buffered_bytes()
-        return {
-            "path": self.path,
-            "position": self._position,
-            "window_bytes": self._window_bytes,
-            "rate_bytes_s": rate,
-            "buffered_bytes": buffered,
-            "buffered_s": buffered / rate if rate else None,
-        }
+        return ReaderStatus(
+            path=self.path,
+            position=self._position,
+            window_bytes=self._window_bytes,
+            rate_bytes_s=rate,
+            buffered_bytes=buffered,
+            buffered_s=buffered / rate if rate else None,
+        )
 
     def _buffered_bytes(self) -> int:
         """Bytes from the position on that are in the store without a gap."""

@@ -1,0 +1,56 @@
+"""What a mount publishes about itself: the shape of its status, and where to find it.
+
+The mount writes its status as JSON in the root folder's `STATUS_XATTR`
+extended attribute; `torrentfs status` reads it back. Both sides share these
+types, and nothing here imports FUSE, trio or libtorrent, so the status
+command starts without them.
+"""
+
+from typing import NotRequired, TypedDict
+
+# The mount's status, as JSON, on the root folder (`getfattr -n user.torrentfs.status`).
+STATUS_XATTR = b"user.torrentfs.status"
+
+
+class StoreStatus(TypedDict):
+    """The RAM store: verified pieces held for readers."""
+
+    pieces: int
+    bytes: int
+    budget_bytes: int
+    hits: int
+    misses: int
+    evictions: int
+
+
+class ReaderStatus(TypedDict):
+    """One open file handle: where it reads, its window, what is fetched ahead of it."""
+
+    path: str
+    position: int
+    window_bytes: int
+    rate_bytes_s: float | None
+    buffered_bytes: int
+    buffered_s: float | None
+
+
+class MountStatus(TypedDict):
+    """The whole mount: the torrent, its peers, and (once the metadata is known) its reads."""
+
+    name: str | None
+    state: str
+    info_hash: str
+    has_metadata: bool
+    peers: int
+    download_rate: int
+    upload_rate: int
+    downloaded_bytes: int
+    uploaded_bytes: int
+    listen_port: int
+    working_files_bytes: NotRequired[int | None]
+    store: NotRequired[StoreStatus]
+    requested_pieces: NotRequired[list[int]]
+    claimed_pieces: NotRequired[list[int]]
+    libtorrent_wanted_pieces: NotRequired[list[int]]
+    cache_bytes: NotRequired[int]
+    open_files: NotRequired[list[ReaderStatus]]
