@@ -8,39 +8,14 @@ and reaped at teardown even when the test fails.
 import os
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import SEEDER_ADDRESS, SampleTorrent
 from torrentfs.loopback import MountProcess, Seeder, make_torrent
 
-SEEDER_ADDRESS = "127.0.0.2"
 SMALL_PIECE = 64 << 10
-
-
-@dataclass(frozen=True)
-class SampleTorrent:
-    """Generated content on disk and its .torrent."""
-
-    root: Path  # the file, or the top folder, named in the torrent
-    data: bytes  # the .torrent
-    torrent_path: Path
-    piece_length: int
-
-    @property
-    def parent(self) -> Path:
-        return self.root.parent
-
-    def files(self) -> dict[str, bytes]:
-        """Relative path inside the mount -> expected bytes."""
-        if self.root.is_file():
-            return {self.root.name: self.root.read_bytes()}
-        return {
-            str(path.relative_to(self.root)): path.read_bytes()
-            for path in sorted(self.root.rglob("*"))
-            if path.is_file()
-        }
 
 
 def _random_bytes(seed: int, size: int) -> bytes:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import trio
 
-from tests.conftest import SEEDER_ADDRESS, SampleTorrent
+from tests.helpers import SEEDER_ADDRESS, SampleTorrent
 from torrentfs.config import NetworkSettings, StorageMode
 from torrentfs.engine import Engine
 from torrentfs.layout import TorrentLayout

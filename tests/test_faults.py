@@ -6,10 +6,10 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import read_at, status_once
 from torrentfs.loopback import (
     MOUNT_WAIT_S,
     MountProcess,
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.mount
 READ_BOUND_S = 60.0
 # The shutdown bound the robustness issue sets.
 SHUTDOWN_BOUND_S = 5.0
-
-
-def _read(path: Path, offset: int, size: int) -> bytes:
-    with path.open("rb", buffering=0) as handle:
-        handle.seek(offset)
-        return handle.read(size)
 
 
 def _in_thread(work) -> tuple[threading.Thread, list[object]]:
@@ -51,7 +45,7 @@ def _in_thread(work) -> tuple[threading.Thread, list[object]]:
 def test_read_timeout_answers_eio_and_logs_the_pieces(single_file, mount):
     mounted = mount(single_file.torrent_path, "--read-timeout", "1s")  # nobody seeds it
     with pytest.raises(OSError) as raised:
-        _read(mounted.mountpoint / "movie.bin", 200_000, 10)
+        read_at(mounted.mountpoint / "movie.bin", 200_000, 10)
     assert raised.value.errno == 5  # EIO
     assert "waited 1 s for pieces [3]; answering EIO (--read-timeout)" in mounted.log_text()
     assert mounted.unmount() == 0
@@ -89,15 +83,15 @@ def test_a_seeder_back_after_everything_wanted_had_arrived_serves_the_next_read(
         *("--peer", "{}:{}".format(*endpoint), "--readahead-min", "1M", "--readahead-max", "1M"),
     )
     path = mounted.mountpoint / "movie.bin"
-    assert _read(path, 0, 1000) == original[:1000]
-    deadline = time.monotonic() + READ_BOUND_S
-    while read_status(mounted.mountpoint)["libtorrent_wanted_pieces"]:
-        assert time.monotonic() < deadline, "the first window never arrived"
-        time.sleep(0.1)
+    assert read_at(path, 0, 1000) == original[:1000]
+    arrived = status_once(
+        mounted.mountpoint, lambda s: not s["libtorrent_wanted_pieces"], READ_BOUND_S
+    )
+    assert not arrived["libtorrent_wanted_pieces"], "the first window never arrived"
     seeder.close()
     with Seeder(single_file.data, single_file.parent, endpoint[0], port=endpoint[1]):
         seek_to = 10 << 20
-        thread, outcome = _in_thread(lambda: _read(path, seek_to, 1000))
+        thread, outcome = _in_thread(lambda: read_at(path, seek_to, 1000))
         thread.join(READ_BOUND_S)
         assert outcome == [original[seek_to : seek_to + 1000]]
     assert mounted.unmount() == 0
@@ -127,7 +121,7 @@ def test_a_corrupt_peer_is_caught_by_the_hash_and_never_reaches_a_read(
         path = mounted.mountpoint / "movie.bin"
         # A piece at a time, so every read asks for pieces of both kinds soon.
         for offset in range(0, len(original), piece):
-            data = _read(path, offset, piece)
+            data = read_at(path, offset, piece)
             assert data == original[offset : offset + piece], f"wrong bytes at {offset}"
         log = mounted.log_text()
         assert "failed its hash check" in log, "no corrupt piece was received"
@@ -168,7 +162,7 @@ def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
     second = None
     try:
         killed.wait_mounted()
-        assert _read(mountpoint / "movie.bin", 0, 100) == original[:100]
+        assert read_at(mountpoint / "movie.bin", 0, 100) == original[:100]
         killed.process.kill()
         killed.process.wait()
         dead_workdir = memory_root() / str(killed.process.pid)
@@ -184,7 +178,7 @@ def test_after_sigkill_a_new_mount_clears_the_stale_one_with_force(
         )
         second = MountProcess(source, mountpoint, ["--force"], log_path=tmp_path / "second.log")
         second.wait_mounted()
-        assert _read(mountpoint / "movie.bin", 5000, 100) == original[5000:5100]
+        assert read_at(mountpoint / "movie.bin", 5000, 100) == original[5000:5100]
         assert not dead_workdir.exists()
         assert second.unmount() == 0
     finally:
@@ -206,7 +200,9 @@ def test_sigterm_unmounts_cleanly_and_quickly(moment, single_file, seeder_for, m
             "--peer",
             "{}:{}".format(*seeder.endpoint),
         )
-        assert _read(mounted.mountpoint / "movie.bin", 0, 10) == single_file.root.read_bytes()[:10]
+        assert (
+            read_at(mounted.mountpoint / "movie.bin", 0, 10) == single_file.root.read_bytes()[:10]
+        )
         deadline = time.monotonic() + READ_BOUND_S
         while "idle: no reads" not in mounted.log_text():
             assert time.monotonic() < deadline
@@ -233,7 +229,7 @@ def test_many_readers_at_once_get_exact_bytes_within_the_budget(fifty_files, see
         for _ in range(40):
             offset = rng.randrange(len(expected))
             size = rng.choice([1, 4096, 65536, 300_000])
-            if _read(path, offset, size) != expected[offset : offset + size]:
+            if read_at(path, offset, size) != expected[offset : offset + size]:
                 return False
         return True
 

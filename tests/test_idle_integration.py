@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import read_at, status_once
 from torrentfs.status import read_status
 from torrentfs.status_schema import MountStatus
 
@@ -23,17 +24,9 @@ RESUME_LIMIT_S = 60.0
 
 
 def _wait_for_state(mountpoint: Path, state: str, limit_s: float = 15.0) -> MountStatus:
-    deadline = time.monotonic() + limit_s
-    while (status := read_status(mountpoint))["state"] != state:
-        assert time.monotonic() < deadline, f"still {status['state']}, not {state}"
-        time.sleep(0.1)
+    status = status_once(mountpoint, lambda s: s["state"] == state, limit_s)
+    assert status["state"] == state, f"still {status['state']}, not {state}"
     return status
-
-
-def _read(path: Path, offset: int, size: int) -> bytes:
-    with path.open("rb", buffering=0) as handle:
-        handle.seek(offset)
-        return handle.read(size)
 
 
 def _read_past_the_page_cache(path: Path, size: int) -> bytes:
@@ -56,7 +49,7 @@ def _mount_and_read_the_head(single_file, seeder_for, mount, *args):
     original = single_file.root.read_bytes()
     mounted = mount(single_file.torrent_path, *args, "--peer", "{}:{}".format(*seeder.endpoint))
     path = mounted.mountpoint / "movie.bin"
-    assert _read(path, 0, 65536) == original[:65536]
+    assert read_at(path, 0, 65536) == original[:65536]
     return seeder, mounted, path, original
 
 
@@ -77,7 +70,7 @@ def test_idle_stops_download_all_keeps_peers_and_a_read_resumes(
     assert read_status(mounted.mountpoint)["peers"] >= 1, "idle must keep the peers"
 
     offset = len(original) - TAIL_BYTES
-    assert _read(path, offset, 100_000) == original[offset : offset + 100_000]
+    assert read_at(path, offset, 100_000) == original[offset : offset + 100_000]
     assert read_status(mounted.mountpoint)["state"] == "streaming"
     # --download-all goes on while reads come: more than the whole tail the
     # read could have asked for. Re-reading the head (held) keeps the mount
@@ -101,7 +94,7 @@ def test_full_pause_drops_every_connection_and_a_read_reconnects(single_file, se
     _settled_while_idle(seeder)
 
     offset = len(original) // 2
-    assert _read(path, offset, 200_000) == original[offset : offset + 200_000]
+    assert read_at(path, offset, 200_000) == original[offset : offset + 200_000]
     assert read_status(mounted.mountpoint)["state"] == "streaming"
     assert "resumed: a read after" in mounted.log_text()
     assert mounted.unmount() == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
+from tests.helpers import sha256_of
 from torrentfs.foreign import free_port
 from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
 from torrentfs.storage import memory_root
@@ -20,14 +21,6 @@ from torrentfs.storage import memory_root
 pytestmark = pytest.mark.mount
 
 READ_ONE_MIB = 1 << 20
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_at(path: Path, offset: int, length: int) -> bytes:
@@ -52,7 +45,7 @@ def test_magnet_single_file_reads_exact_bytes(single_file, seeder_for, mount):
 
     assert os.listdir(mounted.mountpoint) == ["movie.bin"]
     assert path.stat().st_size == len(original)
-    assert _sha256(path) == hashlib.sha256(original).hexdigest()
+    assert sha256_of(path) == hashlib.sha256(original).hexdigest()
 
     rng = random.Random(7)
     piece = single_file.piece_length

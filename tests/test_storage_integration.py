@@ -11,16 +11,12 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from tests.conftest import SampleTorrent
+from tests.helpers import SampleTorrent, sha256_of
 from torrentfs.loopback import MountProcess, make_torrent
 from torrentfs.status import read_status
 from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _written_to_storage(pid: int) -> int:
@@ -41,7 +37,7 @@ def test_memory_mode_writes_nothing_to_disk(single_file, seeder_for, tmp_path):
         with MountProcess(str(single_file.torrent_path), mountpoint, ("--peer", peer), log) as m:
             m.wait_mounted()
             before = _written_to_storage(m.process.pid)
-            assert _sha256(mountpoint / "movie.bin") == _sha256(single_file.root)
+            assert sha256_of(mountpoint / "movie.bin") == sha256_of(single_file.root)
             assert _written_to_storage(m.process.pid) - before == 0
             assert m.unmount() == 0
 
@@ -59,17 +55,17 @@ def test_disk_mode_remount_reads_without_downloading_again(
         "--peer",
         "{}:{}".format(*seeder.endpoint),
     )
-    expected = _sha256(single_file.root)
+    expected = sha256_of(single_file.root)
 
     first = mount(single_file.torrent_path, *args)
-    assert _sha256(first.mountpoint / "movie.bin") == expected
+    assert sha256_of(first.mountpoint / "movie.bin") == expected
     assert first.unmount() == 0, first.log_text()
     uploaded = seeder.uploaded_bytes()
     assert uploaded >= single_file.root.stat().st_size
     assert any(cache.rglob("resume.fastresume"))
 
     second = mount(single_file.torrent_path, *args)
-    assert _sha256(second.mountpoint / "movie.bin") == expected
+    assert sha256_of(second.mountpoint / "movie.bin") == expected
     assert seeder.uploaded_bytes() == uploaded, "the remount downloaded again"
     assert "resuming:" in second.log_text()
     assert second.unmount() == 0
@@ -84,7 +80,7 @@ def test_disk_limit_keeps_the_cache_folder_small(single_file, seeder_for, mount,
         *("--storage", "disk", "--cache-dir", str(cache), "--disk-limit", "4M"),
         *("--peer", "{}:{}".format(*seeder.endpoint)),
     )
-    assert _sha256(mounted.mountpoint / "movie.bin") == _sha256(single_file.root)
+    assert sha256_of(mounted.mountpoint / "movie.bin") == sha256_of(single_file.root)
     assert mounted.unmount() == 0
     data = [p for p in cache.rglob("*") if p.is_file() and p.name != "resume.fastresume"]
     used = sum(p.stat().st_blocks * 512 for p in data)

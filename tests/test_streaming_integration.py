@@ -6,12 +6,11 @@ claims and the pieces libtorrent would still download.
 """
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SampleTorrent
+from tests.helpers import SampleTorrent, status_once
 from torrentfs.status import read_status
 from torrentfs.status_schema import MountStatus
 
@@ -102,9 +101,4 @@ def test_opening_a_video_fetches_its_head_and_tail_first(fifty_files, seeder_for
 
 
 def _wait_for(mountpoint: Path, condition) -> MountStatus:
-    deadline = time.monotonic() + SETTLE_LIMIT_S
-    while True:
-        status = read_status(mountpoint)
-        if condition(status) or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
+    return status_once(mountpoint, condition, SETTLE_LIMIT_S)
