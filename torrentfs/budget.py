@@ -28,9 +28,6 @@ class WorkingFiles:
             self._pieces[piece] = size
             self.bytes += size
 
-    def __contains__(self, piece: int) -> bool:
-        return piece in self._pieces
-
     @property
     def over_budget(self) -> bool:
         return self.bytes > self.budget_bytes

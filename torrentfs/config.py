@@ -1,7 +1,8 @@
 """All settings of a mount in one place, with their defaults and units.
 
-The command line builds a `Settings`; every other module reads from it and
-defines no tunables of its own.
+The command line builds a `Settings`; the modules read their choices from
+it. What a user cannot set (libtorrent session settings, window arithmetic,
+retry intervals) stays beside the code it tunes, each named, with its reason.
 """
 
 import enum

@@ -221,7 +221,7 @@ class Engine(Closing):
         with it.
         """
         async with self._resume_lock:
-            forgotten = await self._readd(pieces, listener)
+            forgotten = await self._rejoin(pieces, listener)
         if forgotten:
             log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
         return forgotten
@@ -249,10 +249,10 @@ class Engine(Closing):
         """
         self._disconnected = False
         async with self._resume_lock:
-            if not await self._readd([], listener):
+            if not await self._rejoin([], listener):
                 self._handle.resume()
 
-    async def _readd(
+    async def _rejoin(
         self, pieces: list[int], listener: EngineListener, lift_bans: bool = False
     ) -> bool:
         """Take the torrent out and add it back without `pieces`; False if it could not.
@@ -388,7 +388,7 @@ class Engine(Closing):
                 # never reach a read.
                 log.info("every peer is gone, %d banned: lifting the bans", len(self._banned))
                 async with self._resume_lock:
-                    await self._readd([], listener, lift_bans=True)
+                    await self._rejoin([], listener, lift_bans=True)
                 continue
             # A peer still being dialed is left to it: dialing it again
             # would start its connection over.
