@@ -479,9 +479,8 @@ class Engine(Closing):
             resumed.ti = params.ti
         resumed.save_path = params.save_path
         resumed.trackers = list(resumed.trackers) or list(params.trackers)
-        resumed.flags = params.flags
-        # Piece priorities are this mount's business, not the last one's.
-        self._set_priorities(resumed)
+        # Flags and piece priorities are this mount's business, not the last
+        # one's: `_add` sets them.
         log.info("resuming: %d pieces already in %s", sum(resumed.have_pieces), params.save_path)
         return resumed
 
