@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from torrentfs.bench import content, players, report, scenarios, seeders
+from torrentfs.bench import media, players, report, scenarios, seeders
 from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
 from torrentfs.bench.measure import read_throughput
 from torrentfs.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
@@ -90,9 +90,9 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
     _log("making content (cached after the first run)")
     # The movie's encode runs beside the library's: each uses about one core.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        making_movie = pool.submit(content.movie, cache)
-        library = content.library(cache)
-        tree = content.small_files(cache)
+        making_movie = pool.submit(media.movie, cache)
+        library = media.library(cache)
+        tree = media.small_files(cache)
         movie = making_movie.result()
     clients: list[Callable[[Path], Client]] = [TorrentfsClient, BtfsClient]
     if WEBTORRENT.exists():
@@ -137,7 +137,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         seeder_mix = seeders.run_all(cache, work, _log) if "seeders" in only else []
         player_runs = _player_runs(movie, library, work) if "players" in only else []
 
-    window_bytes = DEFAULT_READAHEAD_S * movie.size / content.MOVIE_SECONDS
+    window_bytes = DEFAULT_READAHEAD_S * movie.size / media.MOVIE_SECONDS
     sections = [
         (
             "Seeder mix: the clients people seed with",
@@ -287,7 +287,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
 def _scenario(
     run: Callable[..., scenarios.Result],
     make: Callable[[Path], Client],
-    bench_content: content.BenchContent,
+    bench_content: media.BenchContent,
     work: Path,
     label: str,
     rate: int = SEEDER_RATE_BYTES_S,
@@ -305,7 +305,7 @@ def _scenario(
 
 
 def _player_runs(
-    movie: content.BenchContent, library: content.BenchContent, work: Path
+    movie: media.BenchContent, library: media.BenchContent, work: Path
 ) -> list[scenarios.Result]:
     """mpv, VLC and minidlna on torrentfs and btfs, each on fresh default-settings seeders."""
     clients: dict[str, Callable[[Path], Client]] = {
@@ -329,7 +329,7 @@ def _player_runs(
 
 
 def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:
-    big = content.big_file(cache)
+    big = media.big_file(cache)
     budgeted = functools.partial(TorrentfsClient, extra_args=("--cache-size", BIG_READ_CACHE))
     return [
         _scenario(scenarios.big_read, make, big, work, "memory", rate=0)
@@ -337,7 +337,7 @@ def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:
     ]
 
 
-def _pause_runs(movie: content.BenchContent, work: Path) -> list[scenarios.Result]:
+def _pause_runs(movie: media.BenchContent, work: Path) -> list[scenarios.Result]:
     """Every mode's pause run and the full-pause run side by side: they take minutes each."""
     rate = PAUSE_SEEDER_RATE_BYTES_S
     modes = {

@@ -1,4 +1,4 @@
-"""The benchmark's content: a movie, a video library and a tree of small files.
+"""The benchmark's media: a movie, a video library and a tree of small files.
 
 Made once with ffmpeg (or random bytes) and kept in a cache folder, since
 encoding takes longer than the benchmark's own runs.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from torrentfs.bench.clients import FuseClient
-from torrentfs.bench.content import BenchContent
+from torrentfs.bench.media import BenchContent
 from torrentfs.bench.swarm import Swarm
 
 Result = dict[str, Any]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from torrentfs.bench.clients import BtfsClient, Client, FuseClient
-from torrentfs.bench.content import BenchContent
 from torrentfs.bench.measure import (
     PeakSampler,
     drop_page_cache,
@@ -15,6 +14,7 @@ from torrentfs.bench.measure import (
     read_throughput,
     run_measured,
 )
+from torrentfs.bench.media import BenchContent
 from torrentfs.bench.swarm import Swarm
 
 FIRST_READ_BYTES = 64 << 10

@@ -3,7 +3,7 @@
 from contextlib import ExitStack
 from pathlib import Path
 
-from torrentfs.bench.content import BenchContent
+from torrentfs.bench.media import BenchContent
 from torrentfs.bench.tracker import LoopbackTracker
 from torrentfs.closing import Closing
 from torrentfs.loopback import SEEDER_TICK_INTERVAL_MS, Seeder, with_trackers
