@@ -32,7 +32,7 @@ class _Pieces:
     def piece_failed(self, piece: int, reason: str) -> None:
         raise AssertionError(f"piece {piece} failed: {reason}")
 
-    def torrent_restarted(self) -> None:
+    def torrent_rejoined(self) -> None:
         pass
 
     async def until(self, condition: Callable[[], bool]) -> None:

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 STARTUP_OWNER = "startup"
 
 
-class Torrent(PieceRequester, Protocol):
+class TorrentEngine(PieceRequester, Protocol):
     """What content needs of the engine."""
 
     def status(self) -> EngineStatus: ...
@@ -67,7 +67,7 @@ class _Known:
 class TorrentContent:
     """The files of one torrent, available once its metadata is known."""
 
-    def __init__(self, torrent: Torrent, settings: Settings) -> None:
+    def __init__(self, torrent: TorrentEngine, settings: Settings) -> None:
         self._torrent = torrent
         self._settings = settings
         self.metadata_known = trio.Event()
@@ -249,7 +249,7 @@ class TorrentContent:
             if self._working_files.over_budget:
                 self._over_budget.set()
 
-    def torrent_restarted(self) -> None:
+    def torrent_rejoined(self) -> None:
         if self._known is not None:
             self._known.fetcher.request_again()
 

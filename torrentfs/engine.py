@@ -83,7 +83,7 @@ class EngineListener(Protocol):
 
     def piece_failed(self, piece: int, reason: str) -> None: ...
 
-    def torrent_restarted(self) -> None:
+    def torrent_rejoined(self) -> None:
         """The torrent was re-added: every piece still wanted must be asked for again."""
 
 
@@ -288,7 +288,7 @@ class Engine(Closing):
         for piece in pieces:
             self._punch_piece(piece)
         self._add(params)
-        listener.torrent_restarted()
+        listener.torrent_rejoined()
         return True
 
     def _add(self, params: lt.add_torrent_params) -> None:
