@@ -9,6 +9,7 @@ libtorrent.
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -242,26 +243,22 @@ class TorrentContent:
         self._preload_head(layout, fetcher)
 
     def piece_arrived(self, piece: int, data: bytes) -> None:
-        if self._known is not None:
-            self._known.fetcher.piece_arrived(piece, data)
+        self._to_fetcher(lambda fetcher: fetcher.piece_arrived(piece, data))
         if self._working_files is not None:
             self._working_files.add(piece, len(data))
             if self._working_files.over_budget:
                 self._over_budget.set()
 
     def torrent_rejoined(self) -> None:
-        if self._known is not None:
-            self._known.fetcher.request_again()
+        self._to_fetcher(PieceFetcher.request_again)
 
     def piece_failed(self, piece: int, reason: str) -> None:
-        if self._known is not None:
-            self._known.fetcher.piece_failed(piece, reason)
+        self._to_fetcher(lambda fetcher: fetcher.piece_failed(piece, reason))
 
     # IdleListener
 
     def went_idle(self) -> None:
-        if self._known is not None:
-            self._known.fetcher.suspend()
+        self._to_fetcher(PieceFetcher.suspend)
         self._torrent.set_background(self._settings.idle.download_all_while_idle)
 
     def went_disconnected(self) -> None:
@@ -271,8 +268,12 @@ class TorrentContent:
         self._torrent.set_background(True)
         if was is Activity.DISCONNECTED:
             self._reconnect_due.set()
+        self._to_fetcher(PieceFetcher.resume)
+
+    def _to_fetcher(self, event: Callable[[PieceFetcher], None]) -> None:
+        """Pass an engine or idle event on to the fetcher, which exists once the metadata does."""
         if self._known is not None:
-            self._known.fetcher.resume()
+            event(self._known.fetcher)
 
     def _preload_head(self, layout: TorrentLayout, fetcher: PieceFetcher) -> None:
         """Fetch the first few windows of the largest file, the one most likely to be played.
