@@ -10,7 +10,12 @@ def test_budget_is_in_bytes_and_lru_goes_first():
     assert 1 not in store
     assert all(p in store for p in (0, 2, 3))
     stats = store.stats()
-    assert (stats.pieces, stats.bytes, stats.budget_bytes, stats.evictions) == (3, 300, 300, 1)
+    assert (stats["pieces"], stats["bytes"], stats["budget_bytes"], stats["evictions"]) == (
+        3,
+        300,
+        300,
+        1,
+    )
 
 
 def test_hits_and_misses_are_counted():
@@ -19,7 +24,7 @@ def test_hits_and_misses_are_counted():
     assert store.get(1) == b"x" * 10
     assert store.get(2) is None
     stats = store.stats()
-    assert (stats.hits, stats.misses) == (1, 1)
+    assert (stats["hits"], stats["misses"]) == (1, 1)
 
 
 def test_a_large_piece_evicts_several_small_ones():
@@ -27,8 +32,8 @@ def test_a_large_piece_evicts_several_small_ones():
     for piece in range(4):
         store.put(piece, bytes(25))
     store.put(9, bytes(60))
-    assert store.stats().bytes <= 100
-    assert 9 in store and store.stats().evictions == 3
+    assert store.stats()["bytes"] <= 100
+    assert 9 in store and store.stats()["evictions"] == 3
 
 
 def test_a_piece_bigger_than_the_budget_is_not_kept():
@@ -47,4 +52,4 @@ def test_protected_pieces_go_last():
     assert 0 in store and 1 not in store
     protected.update({0, 2, 3})
     store.put(4, bytes(100))  # everything else is protected: the oldest of them goes
-    assert 4 in store and store.stats().bytes == 300
+    assert 4 in store and store.stats()["bytes"] == 300

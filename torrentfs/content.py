@@ -11,16 +11,15 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import trio
 
 from torrentfs.budget import WorkingFiles
 from torrentfs.config import STARTUP_WINDOWS, Settings, StorageMode, store_bytes
-from torrentfs.engine import EngineStatus
 from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
-from torrentfs.status_schema import MountStatus, StoreStatus
+from torrentfs.status_schema import MountStatus, TorrentStatus
 from torrentfs.stream import FileReader, PieceFetcher, PieceRequester, Walk
 from torrentfs.tree import FileTree, Node
 
@@ -32,7 +31,7 @@ STARTUP_OWNER = "startup"
 class TorrentEngine(PieceRequester, Protocol):
     """What content needs of the engine."""
 
-    def status(self) -> EngineStatus: ...
+    def status(self) -> TorrentStatus: ...
 
     def wanted_pieces(self) -> list[int]: ...
 
@@ -196,31 +195,20 @@ class TorrentContent:
     def status(self) -> MountStatus:
         """A snapshot for the status view: engine, store and the pieces asked for."""
         known = self._known
-        engine = self._torrent.status()
-        status = MountStatus(
-            name=known.layout.name if known else None,
-            state=self._idle.activity.value if known else "fetching metadata",
-            info_hash=engine.info_hash,
-            has_metadata=engine.has_metadata,
-            peers=engine.peers,
-            download_rate=engine.download_rate,
-            upload_rate=engine.upload_rate,
-            downloaded_bytes=engine.downloaded_bytes,
-            uploaded_bytes=engine.uploaded_bytes,
-            listen_port=engine.listen_port,
+        # A cast: mypy does not accept unpacking a TypedDict into one with
+        # more keys, some of them optional.
+        status = cast(
+            MountStatus,
+            {
+                **self._torrent.status(),
+                "name": known.layout.name if known else None,
+                "state": self._idle.activity.value if known else "fetching metadata",
+            },
         )
         if known:
             working = self._working_files
-            store = known.fetcher.store.stats()
             status["working_files_bytes"] = working.bytes if working else None
-            status["store"] = StoreStatus(
-                pieces=store.pieces,
-                bytes=store.bytes,
-                budget_bytes=store.budget_bytes,
-                hits=store.hits,
-                misses=store.misses,
-                evictions=store.evictions,
-            )
+            status["store"] = known.fetcher.store.stats()
             status["requested_pieces"] = known.fetcher.requested_pieces
             status["claimed_pieces"] = known.fetcher.claimed_pieces
             status["libtorrent_wanted_pieces"] = self._torrent.wanted_pieces()

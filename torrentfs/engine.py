@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +27,7 @@ from torrentfs.config import NetworkSettings, StorageMode
 from torrentfs.errors import UserError
 from torrentfs.layout import FileEntry, TorrentLayout
 from torrentfs.source import Peer, Source
+from torrentfs.status_schema import TorrentStatus
 from torrentfs.storage import Storage, punch_hole
 
 log = logging.getLogger(__name__)
@@ -85,18 +85,6 @@ class EngineListener(Protocol):
 
     def torrent_rejoined(self) -> None:
         """The torrent was re-added: every piece still wanted must be asked for again."""
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    info_hash: str
-    has_metadata: bool
-    peers: int
-    download_rate: int
-    upload_rate: int
-    downloaded_bytes: int
-    uploaded_bytes: int
-    listen_port: int
 
 
 def session_settings(network: NetworkSettings) -> lt.settings_pack:
@@ -183,7 +171,16 @@ class Engine(Closing):
         self._params = params
         self._handle = lt.torrent_handle()
         self._in_session = False
-        self._last_status = EngineStatus(self.info_hash, params.ti is not None, 0, 0, 0, 0, 0, 0)
+        self._last_status = TorrentStatus(
+            info_hash=self.info_hash,
+            has_metadata=params.ti is not None,
+            peers=0,
+            download_rate=0,
+            upload_rate=0,
+            downloaded_bytes=0,
+            uploaded_bytes=0,
+            listen_port=0,
+        )
         self.layout: TorrentLayout | None = None
         if params.ti is not None:
             self.layout = self._read_layout(params.ti, Path(params.save_path))
@@ -441,12 +438,12 @@ class Engine(Closing):
         have = self._handle.status(lt.status_flags_t.query_pieces).pieces
         return [piece for piece, had in enumerate(have) if had]
 
-    def status(self) -> EngineStatus:
+    def status(self) -> TorrentStatus:
         if not self._in_session:
             # Before the start, or between removing and re-adding the torrent.
             return self._last_status
         status = self._handle.status()
-        return EngineStatus(
+        return TorrentStatus(
             info_hash=self.info_hash,
             has_metadata=self.layout is not None,
             peers=status.num_peers,

@@ -273,7 +273,7 @@ async def _report_metadata_wait(engine: Engine, content: TorrentContent) -> None
         with trio.move_on_after(METADATA_REPORT_INTERVAL_S):
             await content.metadata_known.wait()
             return
-        log.info("still waiting for metadata: %d peers connected", engine.status().peers)
+        log.info("still waiting for metadata: %d peers connected", engine.status()["peers"])
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:

@@ -34,11 +34,9 @@ class ReaderStatus(TypedDict):
     buffered_s: float | None
 
 
-class MountStatus(TypedDict):
-    """The whole mount: the torrent, its peers, and (once the metadata is known) its reads."""
+class TorrentStatus(TypedDict):
+    """The torrent in libtorrent's session: its peers and transfer."""
 
-    name: str | None
-    state: str
     info_hash: str
     has_metadata: bool
     peers: int
@@ -47,6 +45,13 @@ class MountStatus(TypedDict):
     downloaded_bytes: int
     uploaded_bytes: int
     listen_port: int
+
+
+class MountStatus(TorrentStatus):
+    """The whole mount: the torrent, its state, and (once the metadata is known) its reads."""
+
+    name: str | None
+    state: str
     working_files_bytes: NotRequired[int | None]
     store: NotRequired[StoreStatus]
     requested_pieces: NotRequired[list[int]]

@@ -7,19 +7,10 @@ status view and the benchmarks report.
 """
 
 from collections.abc import Container
-from dataclasses import dataclass
 
 from cachetools import LRUCache
 
-
-@dataclass(frozen=True)
-class StoreStats:
-    pieces: int
-    bytes: int
-    budget_bytes: int
-    hits: int
-    misses: int
-    evictions: int
+from torrentfs.status_schema import StoreStatus
 
 
 class _ProtectingLRU(LRUCache[int, bytes]):
@@ -81,8 +72,8 @@ class PieceStore:
         """The pieces held now, in no particular order."""
         return list(self._cache.keys())
 
-    def stats(self) -> StoreStats:
-        return StoreStats(
+    def stats(self) -> StoreStatus:
+        return StoreStatus(
             pieces=len(self._cache),
             bytes=int(self._cache.currsize),
             budget_bytes=int(self._cache.maxsize),
