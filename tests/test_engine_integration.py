@@ -70,7 +70,6 @@ def test_a_forget_while_nothing_is_wanted_never_strands_the_next_piece(single_fi
     async def _forget_then_want(engine: Engine) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(engine.run, pieces)
-            nursery.start_soon(engine.keep_dialing, pieces)
             engine.request_piece(0, 0)
             engine.start()
             await pieces.until(lambda: 0 in pieces.arrived)

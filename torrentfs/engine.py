@@ -144,7 +144,7 @@ class Engine(Closing):
         # False while the torrent is out of the session to forget pieces.
         self._in_session = True
         self._file_paths: list[Path] = []
-        # Peers banned since the torrent was last added (see `keep_dialing`).
+        # Peers banned since the torrent was last added (see `_supervise_peers`).
         self._banned: set[str] = set()
         # Pieces asked for and not arrived -> when they are due (trio clock).
         # They stay wanted across every re-add, and are wanted from the moment
@@ -355,7 +355,12 @@ class Engine(Closing):
             os.close(fd)
 
     async def run(self, listener: EngineListener) -> None:
-        """Deliver alerts to `listener` until cancelled."""
+        """Until cancelled: deliver alerts to `listener` and look after the peers."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._pump_alerts, listener)
+            nursery.start_soon(self._supervise_peers, listener)
+
+    async def _pump_alerts(self, listener: EngineListener) -> None:
         read_fd = self._alert_pipe[0]
         while True:
             _drain(read_fd)
@@ -363,9 +368,9 @@ class Engine(Closing):
                 self._dispatch(alert, listener)
             await trio.lowlevel.wait_readable(read_fd)
 
-    async def keep_dialing(self, listener: EngineListener) -> None:
-        """Until cancelled: while no peer is connected and something is wanted (metadata or
-        pieces), dial the given peers again; lift bans once they leave no peer."""
+    async def _supervise_peers(self, listener: EngineListener) -> None:
+        """While no peer is connected and something is wanted (metadata or pieces), dial
+        the given peers again; lift bans once they leave no peer."""
         dialing = False
         while True:
             await trio.sleep(PEER_RETRY_INTERVAL_S)

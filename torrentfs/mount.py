@@ -212,7 +212,6 @@ async def _serve(
             log.info("fetching metadata from %s", metadata_sources(source, settings.network))
             nursery.start_soon(_report_metadata_wait, engine, content)
         nursery.start_soon(engine.run, content)
-        nursery.start_soon(engine.keep_dialing, content)
         nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         nursery.start_soon(_stop_when_unmounted, mountpoint, fuse_scope)
