@@ -148,10 +148,12 @@ class BtfsClient(FuseClient):
         # btfs shows a multi-file torrent inside a folder named after it.
         return str(self.mountpoint / self._top_folder / relative)
 
-    def start(self, torrent: Path) -> None:
-        files = lt.torrent_info(str(torrent)).files()
-        if "/" in files.file_path(0):
-            self._top_folder = files.name()
+    def start(self, torrent: Path | str) -> None:
+        """Mount a .torrent file, or a magnet link (its files then show once btfs has them)."""
+        if isinstance(torrent, Path):
+            files = lt.torrent_info(str(torrent)).files()
+            if "/" in files.file_path(0):
+                self._top_folder = files.name()
         self._data.mkdir(parents=True, exist_ok=True)
         self.started_at = time.monotonic()
         self._process = subprocess.Popen(

@@ -8,18 +8,16 @@ hung up on it) and a magnet naming it with `x.pe`. The plain client is a
 libtorrent session with default settings downloading the whole torrent.
 """
 
-import os
 import random
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import libtorrent as lt
 
+from torrentfs.bench.clients import BtfsClient
 from torrentfs.foreign import (
     WEBTORRENT,
     Aria2Seeder,
@@ -176,28 +174,10 @@ def _torrentfs(magnet: str, path: Path, run_dir: Path) -> Result:
 
 
 def _btfs(magnet: str, path: Path, run_dir: Path) -> Result:
-    mountpoint, data = run_dir / "mnt", run_dir / "btfs-data"
-    mountpoint.mkdir()
-    data.mkdir()
-    with ExitStack() as stack:
-        log = stack.enter_context((run_dir / "btfs.log").open("wb"))
-        start = time.monotonic()
-        process = subprocess.Popen(
-            ["btfs", "-f", f"--data-directory={data}", magnet, str(mountpoint)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            # btfs shows a torrent's file only once it has the metadata.
-            return _read_through(mountpoint / path.name, start, path)
-        finally:
-            subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if os.path.ismount(mountpoint):
-                subprocess.run(["fusermount3", "-uz", str(mountpoint)], check=False)
-            shutil.rmtree(data, ignore_errors=True)
+    client = BtfsClient(run_dir)
+    client.start(magnet)
+    try:
+        # btfs shows a torrent's file only once it has the metadata.
+        return _read_through(Path(client.location(path.name)), client.started_at, path)
+    finally:
+        client.stop()
