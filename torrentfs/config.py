@@ -18,10 +18,9 @@ DEFAULT_CACHE_BYTES = 256 * MIB
 MIN_CACHE_BYTES = 16 * MIB
 DEFAULT_METADATA_TIMEOUT_S = 120.0
 DEFAULT_READAHEAD_S = 30.0
+# Also what is claimed of the largest file as soon as the metadata is known:
+# 4 MiB, a 4 MB/s seeder's first burst.
 DEFAULT_READAHEAD_MIN_BYTES = 4 * MIB
-# Minimum windows claimed at the start of the largest file as soon as the
-# metadata is known: one, 4 MiB, a 4 MB/s seeder's first burst.
-STARTUP_WINDOWS = 1
 DEFAULT_READAHEAD_MAX_BYTES = 64 * MIB
 DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * MIB
 DEFAULT_SEEK_AHEAD_BYTES = 2 * MIB

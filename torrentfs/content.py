@@ -16,7 +16,7 @@ from typing import Protocol, cast
 import trio
 
 from torrentfs.budget import WorkingFiles
-from torrentfs.config import STARTUP_WINDOWS, Settings, StorageMode, store_bytes
+from torrentfs.config import Settings, StorageMode, store_bytes
 from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
 from torrentfs.status_schema import MountStatus, TorrentStatus
@@ -264,7 +264,7 @@ class TorrentContent:
             event(self._known.fetcher)
 
     def _preload_head(self, layout: TorrentLayout, fetcher: PieceFetcher) -> None:
-        """Fetch the first few windows of the largest file, the one most likely to be played.
+        """Fetch the first window of the largest file, the one most likely to be played.
 
         Wanting pieces also keeps the torrent unfinished, so seeds stay
         connected and the first read does not wait for a reconnect. A whole
@@ -279,8 +279,9 @@ class TorrentContent:
             return
         largest = max(candidates, key=lambda f: f.size)
         stream = self._settings.stream
-        startup_bytes = STARTUP_WINDOWS * stream.readahead_min_bytes
-        pieces = sorted({span.piece for span in layout.spans(largest, 0, startup_bytes)})
+        pieces = sorted(
+            {span.piece for span in layout.spans(largest, 0, stream.readahead_min_bytes)}
+        )
         fetcher.claim(
             STARTUP_OWNER,
             {piece: index * stream.readahead_step_ms for index, piece in enumerate(pieces)},
