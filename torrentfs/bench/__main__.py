@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from torrentfs.bench import media, players, report, scenarios, seeders
+from torrentfs.bench import media, players, report, scenarios, seeders, throughput
 from torrentfs.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
 from torrentfs.bench.measure import read_throughput
 from torrentfs.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
@@ -24,7 +24,17 @@ from torrentfs.loopback import SEEDER_TICK_INTERVAL_MS
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
 DOCS = Path("docs/benchmarks.md")
 NETNS_PREFIX = "torrentfs-bench-"
-SECTIONS = ("seeders", "players", "playback", "scan", "walk", "cached", "memory", "idle")
+SECTIONS = (
+    "seeders",
+    "players",
+    "playback",
+    "scan",
+    "walk",
+    "cached",
+    "memory",
+    "throughput",
+    "idle",
+)
 BIG_READ_CACHE = "128M"
 MOVIE_PIECE = 1 << 20
 DEFAULT_MODE = "torrentfs: memory storage, idle pause on (the default)"
@@ -133,6 +143,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             memory = pool.submit(_big_reads, cache, work) if "memory" in only else None
             pauses = _pause_runs(movie, work) if "idle" in only else []
             big_reads = memory.result() if memory is not None else []
+        rates = throughput.run(cache, work, _scenario) if "throughput" in only else []
         tmpfs_mb_s = _tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, _log) if "seeders" in only else []
         player_runs = _player_runs(movie, library, work) if "players" in only else []
@@ -214,6 +225,15 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "reads in that time follows the machine's load; `--only memory` runs it alone.",
             report.big_read_table(big_reads),
         ),
+        (
+            "Sequential read by storage mode",
+            f"A 1 GiB file in {throughput.PIECE_LENGTH // media.MIB} MiB pieces read from start "
+            "to end, from two unlimited seeders with libtorrent's default settings; torrentfs "
+            f"with `--cache-size {throughput.CACHE_SIZE}`, so the file is twice its cache: "
+            "memory mode has libtorrent forget pieces as it goes, disk mode keeps them all. "
+            "Peak memory as in the table above.",
+            throughput.table(rates),
+        ),
     ]
     sections += [
         (
@@ -262,7 +282,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                     playback,
                     seeders.RATE_BYTES_S,
                     players.MPV_CACHE_BYTES + window_bytes,
-                ),
+                )
+                + throughput.targets(rates),
             ),
         ),
     )
@@ -274,6 +295,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         *walks,
         *cached,
         *big_reads,
+        *rates,
         *pauses,
     ):
         print(json.dumps(result))

@@ -113,8 +113,8 @@ def small_files(cache: Path) -> BenchContent:
     return BenchContent(root, make_torrent(root, SMALL_FILES_PIECE_LENGTH))
 
 
-def big_file(cache: Path) -> BenchContent:
-    """1 GiB of random bytes in 1 MiB pieces, for memory use on a long read."""
+def big_file(cache: Path, piece_length: int = MIB) -> BenchContent:
+    """1 GiB of random bytes, in 1 MiB pieces unless told, for long reads."""
     folder = cache / "big"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "big.bin"
@@ -125,4 +125,4 @@ def big_file(cache: Path) -> BenchContent:
             for _ in range(BIG_FILE_BYTES // BIG_FILE_CHUNK_BYTES):
                 out.write(rng.randbytes(BIG_FILE_CHUNK_BYTES))
         partial.rename(path)
-    return BenchContent(path, make_torrent(path, MIB))
+    return BenchContent(path, make_torrent(path, piece_length))
