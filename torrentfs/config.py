@@ -141,3 +141,11 @@ def store_bytes(cache_bytes: int, mode: StorageMode) -> int:
     other half; on disk the store has it all.
     """
     return cache_bytes // 2 if mode is StorageMode.MEMORY else cache_bytes
+
+
+def working_files_budget(settings: Settings) -> int | None:
+    """The budget of libtorrent's working files: the rest of --cache-size in RAM, or
+    --disk-limit on disk (None: no limit)."""
+    if settings.storage.mode is StorageMode.MEMORY:
+        return settings.cache_bytes - store_bytes(settings.cache_bytes, settings.storage.mode)
+    return settings.storage.disk_limit_bytes

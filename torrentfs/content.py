@@ -9,14 +9,12 @@ libtorrent.
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import trio
 
-from torrentfs.budget import WorkingFiles
-from torrentfs.config import Settings, StorageMode, store_bytes
+from torrentfs.config import Settings, store_bytes
 from torrentfs.idle import Activity, IdleWatch
 from torrentfs.layout import TorrentLayout
 from torrentfs.status_schema import MountStatus, TorrentStatus
@@ -29,7 +27,7 @@ STARTUP_OWNER = "startup"
 
 
 class TorrentEngine(PieceRequester, Protocol):
-    """What content needs of the engine."""
+    """What content needs of the engine's torrent."""
 
     def status(self) -> TorrentStatus: ...
 
@@ -37,13 +35,14 @@ class TorrentEngine(PieceRequester, Protocol):
 
     def had_pieces(self) -> list[int]: ...
 
-    async def forget(self, pieces: list[int], listener: "TorrentContent") -> bool: ...
+    @property
+    def working_files_bytes(self) -> int | None: ...
 
-    def set_background(self, active: bool) -> None: ...
+    def go_idle(self) -> None: ...
 
     def disconnect(self) -> None: ...
 
-    async def reconnect(self, listener: "TorrentContent") -> None: ...
+    def wake(self) -> None: ...
 
 
 class MetadataTimeout(Exception):
@@ -73,21 +72,15 @@ class TorrentContent:
         self.metadata_known = trio.Event()
         self._known: _Known | None = None
         self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
-        self._working_files = _working_files(settings, self._store_bytes)
-        self._over_budget = trio.Event()
         self._idle = IdleWatch(settings.idle, self)
         self._readers: set[FileReader] = set()
         self._startup_released = False
-        self._reconnect_due = trio.Event()
 
     async def run(self) -> None:
-        """The content's background work, until cancelled: the budget and the idle pause."""
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._keep_within_budget)
-            nursery.start_soon(self._reconnect_when_due)
-            await self.metadata_known.wait()
-            # Reads start with the metadata; the quiet before is not a pause.
-            nursery.start_soon(self._idle.run)
+        """The content's background work, until cancelled: the idle pause."""
+        await self.metadata_known.wait()
+        # Reads start with the metadata; the quiet before is not a pause.
+        await self._idle.run()
 
     async def read(self, reader: FileReader, offset: int, size: int) -> bytes:
         """`reader`'s bytes at `offset`; raises ReadTimeout after --read-timeout of waiting."""
@@ -107,31 +100,6 @@ class TorrentContent:
             missing,
         )
         raise ReadTimeout
-
-    async def _reconnect_when_due(self) -> None:
-        while True:
-            await self._reconnect_due.wait()
-            self._reconnect_due = trio.Event()
-            await self._torrent.reconnect(self)
-
-    async def _keep_within_budget(self) -> None:
-        """Forget the oldest pieces of libtorrent's files when they pass their budget.
-
-        Runs until cancelled; forgetting happens in batches, since each costs
-        the torrent a reconnect.
-        """
-        working = self._working_files
-        if working is None:
-            return
-        while True:
-            await self._over_budget.wait()
-            self._over_budget = trio.Event()
-            known = self._known
-            if known is None or not working.over_budget:
-                continue
-            victims = working.victims(busy=set(known.fetcher.requested_pieces))
-            if victims and await self._torrent.forget(victims, self):
-                working.forget(victims)
 
     @property
     def layout(self) -> TorrentLayout | None:
@@ -206,8 +174,7 @@ class TorrentContent:
             },
         )
         if known:
-            working = self._working_files
-            status["working_files_bytes"] = working.bytes if working else None
+            status["working_files_bytes"] = self._torrent.working_files_bytes
             status["store"] = known.fetcher.store.stats()
             status["requested_pieces"] = known.fetcher.requested_pieces
             status["claimed_pieces"] = known.fetcher.claimed_pieces
@@ -216,52 +183,32 @@ class TorrentContent:
             status["open_files"] = [reader.snapshot() for reader in self._readers]
         return status
 
-    # EngineListener
+    # TorrentListener
 
-    def metadata_ready(self, layout: TorrentLayout) -> None:
+    def metadata_ready(self, layout: TorrentLayout) -> PieceFetcher:
+        """Build the tree and the fetcher, which takes the torrent's pieces from now on."""
         fetcher = PieceFetcher(
             self._torrent, self._store_bytes, self._settings.stream, layout.piece_length
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
-        if self._working_files is not None:
-            # Disk mode: what an earlier mount left counts against the limit.
-            for piece in self._torrent.had_pieces():
-                self._working_files.add(piece, layout.piece_size(piece))
         self.metadata_known.set()
         self._preload_head(layout, fetcher)
+        return fetcher
 
-    def piece_arrived(self, piece: int, data: bytes) -> None:
-        self._to_fetcher(lambda fetcher: fetcher.piece_arrived(piece, data))
-        if self._working_files is not None:
-            self._working_files.add(piece, len(data))
-            if self._working_files.over_budget:
-                self._over_budget.set()
-
-    def torrent_rejoined(self) -> None:
-        self._to_fetcher(PieceFetcher.request_again)
-
-    def piece_failed(self, piece: int, reason: str) -> None:
-        self._to_fetcher(lambda fetcher: fetcher.piece_failed(piece, reason))
-
-    # IdleListener
+    # IdleListener (idle starts with the metadata)
 
     def went_idle(self) -> None:
-        self._to_fetcher(PieceFetcher.suspend)
-        self._torrent.set_background(self._settings.idle.download_all_while_idle)
+        assert self._known is not None
+        self._known.fetcher.suspend()
+        self._torrent.go_idle()
 
     def went_disconnected(self) -> None:
         self._torrent.disconnect()
 
     def woke(self, was: Activity) -> None:
-        self._torrent.set_background(True)
-        if was is Activity.DISCONNECTED:
-            self._reconnect_due.set()
-        self._to_fetcher(PieceFetcher.resume)
-
-    def _to_fetcher(self, event: Callable[[PieceFetcher], None]) -> None:
-        """Pass an engine or idle event on to the fetcher, which exists once the metadata does."""
-        if self._known is not None:
-            event(self._known.fetcher)
+        assert self._known is not None
+        self._torrent.wake()
+        self._known.fetcher.resume()
 
     def _preload_head(self, layout: TorrentLayout, fetcher: PieceFetcher) -> None:
         """Fetch the first window of the largest file, the one most likely to be played.
@@ -286,12 +233,3 @@ class TorrentContent:
             STARTUP_OWNER,
             {piece: index * stream.readahead_step_ms for index, piece in enumerate(pieces)},
         )
-
-
-def _working_files(settings: Settings, store_bytes_: int) -> WorkingFiles | None:
-    """The budget of libtorrent's files: the rest of --cache-size, or --disk-limit on disk."""
-    if settings.storage.mode is StorageMode.MEMORY:
-        return WorkingFiles(settings.cache_bytes - store_bytes_)
-    if settings.storage.disk_limit_bytes is not None:
-        return WorkingFiles(settings.storage.disk_limit_bytes)
-    return None

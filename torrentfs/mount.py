@@ -20,9 +20,11 @@ import pyfuse3
 import trio
 
 from torrentfs import mountinfo
-from torrentfs.config import NetworkSettings, Settings, StorageMode
+from torrentfs.config import NetworkSettings, Settings, StorageMode, working_files_budget
 from torrentfs.content import TorrentContent
-from torrentfs.engine import Engine
+from torrentfs.engine.lifecycle import Background
+from torrentfs.engine.session import Session
+from torrentfs.engine.torrent import Torrent
 from torrentfs.errors import UserError
 from torrentfs.fs import TorrentOperations
 from torrentfs.notify import Notifier
@@ -148,8 +150,14 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
     previous_handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in _SHUTDOWN_SIGNALS}
     storage = Storage(settings.storage.mode, settings.storage.cache_dir)
     try:
-        with Engine(source, settings.network, storage, settings.storage.download_all) as engine:
-            _serve_mounted(engine, source, mountpoint, settings)
+        with Session(settings.network) as session:
+            torrent = session.add_torrent(
+                source,
+                storage,
+                Background(settings.storage.download_all, settings.idle.download_all_while_idle),
+                working_files_budget(settings),
+            )
+            _serve_mounted(session, torrent, source, mountpoint, settings)
     except _Interrupted:
         log.info("stopped by a signal before the mount was up")
     finally:
@@ -158,12 +166,14 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
             signal.signal(sig, handler)
 
 
-def _serve_mounted(engine: Engine, source: Source, mountpoint: Path, settings: Settings) -> None:
-    content = TorrentContent(engine, settings)
+def _serve_mounted(
+    session: Session, torrent: Torrent, source: Source, mountpoint: Path, settings: Settings
+) -> None:
+    content = TorrentContent(torrent, settings)
     _init_fuse(TorrentOperations(content), mountpoint, fuse_options(source, settings))
     try:
         with Notifier() as notifier:
-            trio.run(_serve, engine, content, source, mountpoint, settings, notifier)
+            trio.run(_serve, session, torrent, content, source, mountpoint, settings, notifier)
     finally:
         pyfuse3.close(unmount=True)
         log.info("unmounted %s", mountpoint)
@@ -196,7 +206,8 @@ def _stderr_to(fd: int) -> Iterator[None]:
 
 
 async def _serve(
-    engine: Engine,
+    session: Session,
+    torrent: Torrent,
     content: TorrentContent,
     source: Source,
     mountpoint: Path,
@@ -206,24 +217,22 @@ async def _serve(
     log.info("mounted %s at %s", source.label, mountpoint)
     fuse_scope = trio.CancelScope()
     async with trio.open_nursery() as nursery:
-        if engine.layout is not None:
-            content.metadata_ready(engine.layout)
-        else:
+        if not torrent.status()["has_metadata"]:
             log.info("fetching metadata from %s", metadata_sources(source, settings.network))
-            nursery.start_soon(_report_metadata_wait, engine, content)
-        nursery.start_soon(engine.run, content)
+            nursery.start_soon(_report_metadata_wait, torrent, content)
+        nursery.start_soon(session.run)
         nursery.start_soon(content.run)
         nursery.start_soon(_stop_on_signal, fuse_scope)
         nursery.start_soon(_stop_when_unmounted, mountpoint, fuse_scope)
         if settings.storage.mode is StorageMode.DISK:
-            nursery.start_soon(_save_resume_periodically, engine, settings)
+            nursery.start_soon(_save_resume_periodically, torrent, settings)
         nursery.start_soon(_notify_systemd, mountpoint, content, notifier)
-        engine.start()
+        torrent.start(content)
         with fuse_scope:
             await pyfuse3.main()
         notifier.stopping()
         # The alert pump still runs: the last resume data can be written.
-        await engine.save_resume_data()
+        await torrent.save_resume_data()
         nursery.cancel_scope.cancel()
 
 
@@ -261,18 +270,18 @@ async def _notify_systemd(mountpoint: Path, content: TorrentContent, notifier: N
         await trio.sleep(STATUS_NOTIFY_INTERVAL_S)
 
 
-async def _save_resume_periodically(engine: Engine, settings: Settings) -> None:
+async def _save_resume_periodically(torrent: Torrent, settings: Settings) -> None:
     while True:
         await trio.sleep(settings.storage.resume_save_interval_s)
-        await engine.save_resume_data()
+        await torrent.save_resume_data()
 
 
-async def _report_metadata_wait(engine: Engine, content: TorrentContent) -> None:
+async def _report_metadata_wait(torrent: Torrent, content: TorrentContent) -> None:
     while True:
         with trio.move_on_after(METADATA_REPORT_INTERVAL_S):
             await content.metadata_known.wait()
             return
-        log.info("still waiting for metadata: %d peers connected", engine.status()["peers"])
+        log.info("still waiting for metadata: %d peers connected", torrent.status()["peers"])
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:

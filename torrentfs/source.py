@@ -7,7 +7,9 @@ touches the network or libtorrent, and every problem is a one-line UserError.
 
 import base64
 import binascii
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -59,6 +61,21 @@ class Source:
         if self.display_name:
             return self.display_name
         return self.info_hash_v1 or self.info_hash_v2 or self.text
+
+
+def resolve_peer(peer: Peer) -> tuple[str, int]:
+    """The address to dial for `peer`, its host name looked up; raises UserError."""
+    try:
+        ipaddress.ip_address(peer.host)
+        return (peer.host, peer.port)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UserError(f"cannot resolve peer {peer}: {error.strerror}") from None
+    address = infos[0][4]
+    return (str(address[0]), int(address[1]))
 
 
 def parse_source(text: str) -> Source:

@@ -8,6 +8,7 @@ cache folder per info-hash, with the resume data that lets a remount use
 what was fetched before.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -20,6 +21,7 @@ from pathlib import Path
 from torrentfs import mountinfo
 from torrentfs.config import StorageMode
 from torrentfs.errors import UserError
+from torrentfs.layout import TorrentLayout
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,10 @@ class Storage:
                 ) from None
         return self.save_path
 
+    @property
+    def keeps_resume_data(self) -> bool:
+        return self.mode is StorageMode.DISK
+
     def load_resume_data(self) -> bytes | None:
         if self.mode is not StorageMode.DISK or self.save_path is None:
             return None
@@ -138,6 +144,22 @@ def _process_alive(pid: int) -> bool:
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+
+
+def punch_piece(layout: TorrentLayout, file_paths: list[Path], piece: int) -> None:
+    """Free the bytes of `piece` in the torrent's files (`file_paths`, in the layout's order)."""
+    start = piece * layout.piece_length
+    end = start + layout.piece_size(piece)
+    for file in layout.files:
+        overlap_start = max(start, file.offset)
+        overlap_end = min(end, file.offset + file.size)
+        if overlap_start >= overlap_end or file.is_padding:
+            continue
+        # A file nobody read from was never created.
+        with contextlib.suppress(FileNotFoundError):
+            punch_hole(
+                file_paths[file.index], overlap_start - file.offset, overlap_end - overlap_start
+            )
 
 
 def punch_hole(path: Path, offset: int, length: int) -> None:

@@ -246,12 +246,6 @@ class PieceFetcher:
         # Waiters keep waiting: their periodic re-request asks again.
         log.warning("reading piece %d failed (%s); will ask again", piece, reason)
 
-    def request_again(self) -> None:
-        """Ask libtorrent again for every piece in flight (it forgot all requests)."""
-        for piece, pending in self._pending.items():
-            deadline_ms = max(0, round((pending.due - trio.current_time()) * 1000))
-            self._requester.request_piece(piece, deadline_ms)
-
     @property
     def requested_pieces(self) -> list[int]:
         """Pieces asked of libtorrent and not arrived yet, in order."""

@@ -94,6 +94,15 @@ class FileTree:
         return node
 
 
+def path_in_mount(torrent_path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a file the torrent names `torrent_path` shows in the mount.
+
+    Multi-file torrents put everything under a folder named after the
+    torrent; the mountpoint already plays that part.
+    """
+    return torrent_path[1:] if len(torrent_path) > 1 else torrent_path
+
+
 def sanitize_name(component: str) -> str:
     """One path component made safe to show: no separators, no NUL, not "..", ≤ 255 bytes."""
     name = component.replace("/", "_").replace("\0", "_")

@@ -1,0 +1,45 @@
+"""Keeping libtorrent's working files within their budget by forgetting the oldest pieces."""
+
+from collections.abc import Awaitable, Callable, Container
+
+from torrentfs.budget import WorkingFiles
+from torrentfs.wakeup import Wakeup
+
+
+class BudgetKeeper:
+    """Counts the pieces that reach the working files; forgets in batches past the budget.
+
+    In batches, since each forget costs the torrent its connections.
+    """
+
+    def __init__(
+        self,
+        budget_bytes: int,
+        forget: Callable[[list[int]], Awaitable[bool]],
+        busy: Container[int],
+    ) -> None:
+        """`forget` makes libtorrent drop pieces (False if it could not); `busy` pieces
+        are being waited for and must stay."""
+        self._files = WorkingFiles(budget_bytes)
+        self._forget = forget
+        self._busy = busy
+        self._over_budget = Wakeup()
+
+    @property
+    def bytes(self) -> int:
+        return self._files.bytes
+
+    def kept(self, piece: int, size: int) -> None:
+        self._files.add(piece, size)
+        if self._files.over_budget:
+            self._over_budget.set()
+
+    async def run(self) -> None:
+        """Until cancelled: forget whenever the files pass their budget."""
+        while True:
+            await self._over_budget.wait()
+            if not self._files.over_budget:
+                continue
+            victims = self._files.victims(busy=self._busy)
+            if victims and await self._forget(victims):
+                self._files.forget(victims)
