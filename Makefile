@@ -15,7 +15,7 @@ APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2 rtorrent transmission
 # The benchmark's yardstick btfs, and its players and media server.
 BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3
 # npm tools (webtorrent-cli), kept outside the checkout so a fresh clone does
-# not install them again; torrentfs/foreign.py looks for them here.
+# not install them again; torrentfs_tools/foreign.py looks for them here.
 TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-tools
 
 # Where `make install-service` puts the unit and the example config;
@@ -67,9 +67,10 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 deps: $(STAMPS)/venv
 
 lint: deps
-	$(BIN)/ruff check torrentfs tests
-	$(BIN)/ruff format --check torrentfs tests
+	$(BIN)/ruff check torrentfs torrentfs_tools tests
+	$(BIN)/ruff format --check torrentfs torrentfs_tools tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: deps
 	$(BIN)/pytest -m 'not mount'
@@ -78,10 +79,10 @@ test: lint $(STAMPS)/tools
 	$(BIN)/pytest --durations=15
 
 demo: deps
-	$(BIN)/torrentfs demo
+	$(BIN)/torrentfs-demo
 
 bench: deps $(STAMPS)/bench-tools
-	$(BIN)/python -m torrentfs.bench
+	$(BIN)/python -m torrentfs_tools.bench
 
 install-service: deps
 	$(call install_unit,$(SYSTEM_UNIT_DIR),$(SYSTEM_CONFIG_DIR))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SEEDER_ADDRESS, SampleTorrent
-from torrentfs.loopback import MountProcess, Seeder, make_torrent
+from torrentfs_tools.loopback import MountProcess, Seeder, make_torrent
 
 SMALL_PIECE = 64 << 10
 

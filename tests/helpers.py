@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from torrentfs.core.status_schema import MountStatus
 from torrentfs.status import read_status
-from torrentfs.status_schema import MountStatus
 
 SEEDER_ADDRESS = "127.0.0.2"
 STATUS_POLL_S = 0.1

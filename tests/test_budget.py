@@ -1,4 +1,4 @@
-from torrentfs.budget import WorkingFiles
+from torrentfs.core.budget import WorkingFiles
 
 
 def test_counts_each_piece_once():

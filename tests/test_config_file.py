@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from torrentfs.cli import _build_parsers, main, parse_mount_args, settings_from_args
-from torrentfs.config import StorageMode
-from torrentfs.config_file import file_keys
-from torrentfs.errors import UserError
+from torrentfs.arguments import build_parsers
+from torrentfs.cli import main, parse_mount_args, settings_from_args
+from torrentfs.core.config import StorageMode
+from torrentfs.core.config_file import file_keys
+from torrentfs.core.errors import UserError
 
 EXAMPLE = Path(__file__).parent.parent / "systemd" / "example.toml"
 
@@ -68,7 +69,7 @@ def _no_environment_overrides(monkeypatch):
 
 
 def test_every_option_has_a_key_and_a_sample():
-    assert set(file_keys(_build_parsers()[1])) == set(SAMPLES)
+    assert set(file_keys(build_parsers()[1])) == set(SAMPLES)
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))

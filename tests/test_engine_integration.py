@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable, Iterator
 import trio
 
 from tests.helpers import SEEDER_ADDRESS, SampleTorrent
-from torrentfs.config import NetworkSettings, StorageMode
+from torrentfs.core.config import NetworkSettings, StorageMode
+from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.source import Peer, parse_source
 from torrentfs.engine.lifecycle import TorrentState
 from torrentfs.engine.session import Session
+from torrentfs.engine.storage import Storage
 from torrentfs.engine.torrent import Torrent
-from torrentfs.layout import TorrentLayout
-from torrentfs.loopback import Seeder, magnet_for
-from torrentfs.source import Peer, parse_source
-from torrentfs.storage import Storage
+from torrentfs_tools.loopback import Seeder, magnet_for
 
 # Liveness bound: far above what a loopback piece takes, so only a hang trips it.
 LIVENESS_S = 60.0

@@ -10,15 +10,15 @@ import time
 import pytest
 
 from tests.helpers import read_at, status_once
-from torrentfs.loopback import (
+from torrentfs.engine.storage import memory_root
+from torrentfs.status import read_status
+from torrentfs_tools.loopback import (
     MOUNT_WAIT_S,
     MountProcess,
     Seeder,
     magnet_for,
     mount_command,
 )
-from torrentfs.status import read_status
-from torrentfs.storage import memory_root
 
 pytestmark = pytest.mark.mount
 

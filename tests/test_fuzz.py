@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from torrentfs.errors import UserError
-from torrentfs.loopback import magnet_for
-from torrentfs.source import Source, parse_peer, parse_source
+from torrentfs.core.errors import UserError
+from torrentfs.core.source import Source, parse_peer, parse_source
+from torrentfs_tools.loopback import magnet_for
 
 T = TypeVar("T")
 MAGNET_PARTS = st.sampled_from(

@@ -9,9 +9,9 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from torrentfs.bench.measure import private_memory_bytes
-from torrentfs.loopback import Seeder
 from torrentfs.status import read_status
+from torrentfs_tools.bench.measure import private_memory_bytes
+from torrentfs_tools.loopback import Seeder
 
 pytestmark = pytest.mark.mount
 

@@ -4,10 +4,11 @@ import pytest
 import trio
 import trio.testing
 
-from torrentfs.cli import build_parser, settings_from_args
-from torrentfs.config import IdleSettings
-from torrentfs.errors import UserError
-from torrentfs.idle import Activity, IdleWatch
+from torrentfs.arguments import build_parser
+from torrentfs.cli import settings_from_args
+from torrentfs.core.config import IdleSettings
+from torrentfs.core.errors import UserError
+from torrentfs.streaming.idle import Activity, IdleWatch
 
 
 class Recorder:

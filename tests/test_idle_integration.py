@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import read_at, status_once
+from torrentfs.core.status_schema import MountStatus
 from torrentfs.status import read_status
-from torrentfs.status_schema import MountStatus
 
 pytestmark = pytest.mark.mount
 

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from torrentfs.layout import FileEntry, TorrentLayout, assemble, torrent_spans
+from torrentfs.core.layout import FileEntry, TorrentLayout, assemble, torrent_spans
 
 
 @st.composite

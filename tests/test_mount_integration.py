@@ -14,9 +14,9 @@ import libtorrent as lt
 import pytest
 
 from tests.helpers import sha256_of
-from torrentfs.foreign import free_port
-from torrentfs.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
-from torrentfs.storage import memory_root
+from torrentfs.engine.storage import memory_root
+from torrentfs_tools.foreign import free_port
+from torrentfs_tools.loopback import LOOPBACK_MOUNT_FLAGS, info_hash_of, magnet_for
 
 pytestmark = pytest.mark.mount
 

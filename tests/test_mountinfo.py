@@ -2,7 +2,7 @@
 
 import pytest
 
-from torrentfs import mountinfo
+from torrentfs.core import mountinfo
 
 MOUNTINFO = """\
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from torrentfs.bench.tracker import LoopbackTracker, SilentTracker
-from torrentfs.foreign import (
+from torrentfs_tools.bench.tracker import LoopbackTracker, SilentTracker
+from torrentfs_tools.foreign import (
     WEBTORRENT,
     Aria2Seeder,
     LoopbackNamespace,
@@ -27,7 +27,7 @@ from torrentfs.foreign import (
     WebtorrentSeeder,
     free_port,
 )
-from torrentfs.loopback import Seeder, info_hash_of, magnet_for, with_web_seeds
+from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for, with_web_seeds
 
 pytestmark = pytest.mark.mount
 

@@ -2,8 +2,8 @@ import base64
 
 import pytest
 
-from torrentfs.errors import UserError
-from torrentfs.source import Peer, parse_peer, parse_source
+from torrentfs.core.errors import UserError
+from torrentfs.core.source import Peer, parse_peer, parse_source
 
 HEX = "c9e15763f722f23e98a29decdfae341b98d53056"
 BASE32 = base64.b32encode(bytes.fromhex(HEX)).decode()

@@ -2,11 +2,12 @@ import os
 
 import pytest
 
-from torrentfs import mountinfo
-from torrentfs.cli import build_parser, settings_from_args
-from torrentfs.config import StorageMode
-from torrentfs.errors import UserError
-from torrentfs.storage import Storage, punch_hole
+from torrentfs.arguments import build_parser
+from torrentfs.cli import settings_from_args
+from torrentfs.core import mountinfo
+from torrentfs.core.config import StorageMode
+from torrentfs.core.errors import UserError
+from torrentfs.engine.storage import Storage, punch_hole
 
 
 def _settings(*args):

@@ -12,9 +12,9 @@ import libtorrent as lt
 import pytest
 
 from tests.helpers import SampleTorrent, sha256_of
-from torrentfs.loopback import MountProcess, make_torrent
+from torrentfs.engine.storage import memory_root
 from torrentfs.status import read_status
-from torrentfs.storage import memory_root
+from torrentfs_tools.loopback import MountProcess, make_torrent
 
 pytestmark = pytest.mark.mount
 

@@ -1,4 +1,4 @@
-from torrentfs.store import PieceStore
+from torrentfs.core.store import PieceStore
 
 
 def test_budget_is_in_bytes_and_lru_goes_first():

@@ -5,9 +5,10 @@ import dataclasses
 import trio
 import trio.testing
 
-from torrentfs.config import StreamSettings
-from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.stream import WALK_OWNER, FileReader, PieceFetcher, Walk
+from torrentfs.core.config import StreamSettings
+from torrentfs.core.layout import FileEntry, TorrentLayout
+from torrentfs.streaming.fetcher import WALK_OWNER, PieceFetcher
+from torrentfs.streaming.reader import FileReader, Walk
 
 PIECE = 100
 SETTINGS = StreamSettings(

@@ -1,5 +1,5 @@
-from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.tree import ROOT_INODE, FileTree, sanitize_name
+from torrentfs.core.layout import FileEntry, TorrentLayout
+from torrentfs.core.tree import ROOT_INODE, FileTree, sanitize_name
 
 
 def _layout(*paths_and_sizes, padding=()):

@@ -1,7 +1,7 @@
 import pytest
 
-from torrentfs.errors import UserError
-from torrentfs.units import parse_duration, parse_size
+from torrentfs.core.errors import UserError
+from torrentfs.core.units import parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

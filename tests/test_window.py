@@ -1,8 +1,8 @@
 import pytest
 
-from torrentfs.config import StreamSettings
-from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.window import (
+from torrentfs.core.config import StreamSettings
+from torrentfs.core.layout import FileEntry, TorrentLayout
+from torrentfs.core.window import (
     MAX_WINDOW_PIECES,
     RateMeter,
     deadline_step_ms,

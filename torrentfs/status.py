@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import cast
 
-from torrentfs.errors import UserError
-from torrentfs.status_schema import STATUS_XATTR, MountStatus, ReaderStatus
+from torrentfs.core.errors import UserError
+from torrentfs.core.status_schema import STATUS_XATTR, MountStatus, ReaderStatus
 
 MB = 1e6
 MIB = 1 << 20

@@ -13,12 +13,12 @@ from collections.abc import Collection, Iterable
 
 import libtorrent as lt
 
-from torrentfs.config import NetworkSettings
+from torrentfs.core.config import NetworkSettings
+from torrentfs.core.errors import UserError
+from torrentfs.core.layout import FileEntry, TorrentLayout
+from torrentfs.core.source import Source
+from torrentfs.core.tree import path_in_mount
 from torrentfs.engine.settings import DEADLINE_PRIORITY
-from torrentfs.errors import UserError
-from torrentfs.layout import FileEntry, TorrentLayout
-from torrentfs.source import Source
-from torrentfs.tree import path_in_mount
 
 log = logging.getLogger(__name__)
 

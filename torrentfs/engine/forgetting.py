@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Container
 
-from torrentfs.budget import WorkingFiles
+from torrentfs.core.budget import WorkingFiles
 from torrentfs.wakeup import Wakeup
 
 

@@ -10,7 +10,7 @@ import libtorrent as lt
 import trio
 
 from torrentfs.engine.settings import ALERT_TIMEOUT_S
-from torrentfs.storage import Storage
+from torrentfs.engine.storage import Storage
 from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)

@@ -8,14 +8,14 @@ import os
 import libtorrent as lt
 import trio
 
-from torrentfs.closing import Closing
-from torrentfs.config import NetworkSettings
+from torrentfs.core.closing import Closing
+from torrentfs.core.config import NetworkSettings
+from torrentfs.core.errors import UserError
+from torrentfs.core.source import Source, resolve_peer
 from torrentfs.engine import add_params, settings
 from torrentfs.engine.lifecycle import Background
+from torrentfs.engine.storage import Storage
 from torrentfs.engine.torrent import Torrent
-from torrentfs.errors import UserError
-from torrentfs.source import Source, resolve_peer
-from torrentfs.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What the engine tells libtorrent, each choice with the reason for it.
 
-Users set none of these (their settings are in `torrentfs.config`); they
+Users set none of these (their settings are in `torrentfs.core.config`); they
 are measured answers to how libtorrent and real peers behave
 (docs/architecture.md, "Measured facts").
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import libtorrent as lt
 
 from torrentfs import __version__
-from torrentfs.config import NetworkSettings
+from torrentfs.core.config import NetworkSettings
 
 # Alerts libtorrent may hold before it starts dropping them; read_piece
 # alerts for a burst of read-ahead pieces must not be lost.

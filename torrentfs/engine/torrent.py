@@ -18,6 +18,8 @@ from typing import Protocol
 import libtorrent as lt
 import trio
 
+from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.status_schema import TorrentStatus
 from torrentfs.engine import add_params
 from torrentfs.engine.deadlines import Deadlines
 from torrentfs.engine.forgetting import BudgetKeeper
@@ -25,9 +27,7 @@ from torrentfs.engine.lifecycle import Background, Lifecycle, TorrentState
 from torrentfs.engine.peers import Address, TorrentPeers
 from torrentfs.engine.round_trips import Removal, ResumeData
 from torrentfs.engine.settings import PEER_RETRY_INTERVAL_S
-from torrentfs.layout import TorrentLayout
-from torrentfs.status_schema import TorrentStatus
-from torrentfs.storage import Storage, punch_piece
+from torrentfs.engine.storage import Storage, punch_piece
 from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,227 @@
+"""The FUSE operations: translate kernel requests into questions to `TorrentContent`.
+
+Read-only by construction: anything that would change the tree or a file's
+bytes answers EROFS. Attributes are derived from the torrent (sizes, a stable
+inode per path, mtime from its creation date) and never change, so the kernel
+may cache them, and the file data, for as long as it likes.
+"""
+
+import errno
+import functools
+import json
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import pyfuse3
+
+from torrentfs.core.status_schema import STATUS_XATTR
+from torrentfs.core.tree import ROOT_INODE, FileTree, Node
+from torrentfs.streaming.content import MetadataTimeout, ReadTimeout, TorrentContent
+from torrentfs.streaming.reader import FileReader
+
+log = logging.getLogger(__name__)
+
+# Torrent content never changes: let the kernel cache entries and attributes.
+CACHE_TIMEOUT_S = 3600.0
+# The root's attributes change once, when the metadata arrives.
+ROOT_ATTR_TIMEOUT_S = 1.0
+FILE_MODE = stat.S_IFREG | 0o444
+DIR_MODE = stat.S_IFDIR | 0o555
+BLOCK_SIZE = 512
+# What `stat` suggests as a read size: large reads cost fewer round trips.
+PREFERRED_IO_SIZE = 128 * 1024
+NAME_MAX = 255
+# On each file: the fraction of its pieces held, "0.0000" to "1.0000".
+PROGRESS_XATTR = b"user.torrentfs.progress"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _bug_is_eio(
+    handler: Callable[_P, Coroutine[Any, Any, _T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """Answer EIO for an unexpected exception, logged with its traceback.
+
+    pyfuse3 lets any exception but FUSEError end its main loop: one bug
+    would take the whole mount down for every program using it.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await handler(*args, **kwargs)
+        except pyfuse3.FUSEError:
+            raise
+        except Exception:
+            log.exception("bug in %s; answering EIO", handler.__name__)
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    return guarded
+
+
+class TorrentOperations(pyfuse3.Operations):
+    """pyfuse3 request handlers over one torrent's content."""
+
+    def __init__(self, content: TorrentContent) -> None:
+        super().__init__()
+        self._content = content
+        self._readers: dict[int, FileReader] = {}
+        self._next_fh = 1
+        self._uid = os.getuid()
+        self._gid = os.getgid()
+        self._mount_time_ns = time.time_ns()
+
+    @_bug_is_eio
+    async def getattr(self, inode: int, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+        if inode == ROOT_INODE and self._content.tree is None:
+            return self._attributes(Node(ROOT_INODE, "", ROOT_INODE))
+        tree = await self._tree()
+        return self._attributes(self._node(tree, inode))
+
+    @_bug_is_eio
+    async def lookup(
+        self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext
+    ) -> pyfuse3.EntryAttributes:
+        tree = await self._tree()
+        node = tree.lookup(parent_inode, os.fsdecode(name))
+        if node is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return self._attributes(node)
+
+    @_bug_is_eio
+    async def opendir(self, inode: int, ctx: pyfuse3.RequestContext) -> int:
+        tree = await self._tree()
+        if not self._node(tree, inode).is_dir:
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        return inode
+
+    @_bug_is_eio
+    async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
+        tree = await self._tree()
+        children = tree.children(fh)
+        for position in range(start_id, len(children)):
+            child = children[position]
+            if not pyfuse3.readdir_reply(
+                token, os.fsencode(child.name), self._attributes(child), position + 1
+            ):
+                return
+
+    async def releasedir(self, fh: int) -> None:
+        return None
+
+    @_bug_is_eio
+    async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
+            raise pyfuse3.FUSEError(errno.EROFS)
+        tree = await self._tree()
+        node = self._node(tree, inode)
+        if node.is_dir:
+            raise pyfuse3.FUSEError(errno.EISDIR)
+        fh = self._next_fh
+        self._next_fh += 1
+        self._readers[fh] = self._content.open_reader(node)
+        return pyfuse3.FileInfo(fh=fh, keep_cache=True)
+
+    @_bug_is_eio
+    async def read(self, fh: int, off: int, size: int) -> bytes:
+        try:
+            return await self._content.read(self._readers[fh], off, size)
+        except ReadTimeout:
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    async def release(self, fh: int) -> None:
+        reader = self._readers.pop(fh, None)
+        if reader is not None:
+            self._content.close_reader(reader)
+
+    @_bug_is_eio
+    async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
+        if inode == ROOT_INODE and name == STATUS_XATTR:
+            return json.dumps(self._content.status()).encode()
+        if name == PROGRESS_XATTR and self._content.tree is not None:
+            node = self._node(self._content.tree, inode)
+            if node.file is not None:
+                return f"{self._content.file_progress(node):.4f}".encode()
+        raise pyfuse3.FUSEError(errno.ENODATA)
+
+    @_bug_is_eio
+    async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:
+        if inode == ROOT_INODE:
+            return [STATUS_XATTR]
+        tree = self._content.tree
+        if tree is not None and self._node(tree, inode).file is not None:
+            return [PROGRESS_XATTR]
+        return []
+
+    @_bug_is_eio
+    async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
+        data = pyfuse3.StatvfsData()
+        tree, layout = self._content.tree, self._content.layout
+        data.f_bsize = data.f_frsize = BLOCK_SIZE
+        data.f_blocks = -(-layout.total_size // BLOCK_SIZE) if layout else 0
+        data.f_bfree = data.f_bavail = 0
+        data.f_files = len(tree) if tree else 1
+        data.f_ffree = data.f_favail = 0
+        data.f_namemax = NAME_MAX
+        return data
+
+    async def access(self, inode: int, mode: int, ctx: pyfuse3.RequestContext) -> bool:
+        return not mode & os.W_OK
+
+    async def _refuse_write(self, *args: object, **kwargs: object) -> NoReturn:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    # The mount is also "ro", so the kernel refuses most of these itself.
+    setattr = write = create = mknod = mkdir = _refuse_write
+    unlink = rmdir = rename = link = symlink = _refuse_write
+
+    async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
+        # Inodes live as long as the mount; there is nothing to release.
+        return None
+
+    async def _tree(self) -> FileTree:
+        try:
+            return await self._content.wait_tree()
+        except MetadataTimeout:
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    @staticmethod
+    def _node(tree: FileTree, inode: int) -> Node:
+        node = tree.node(inode)
+        if node is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return node
+
+    def _attributes(self, node: Node) -> pyfuse3.EntryAttributes:
+        attributes = pyfuse3.EntryAttributes()
+        attributes.st_ino = node.inode
+        attributes.generation = 0
+        mtime_ns = self._mtime_ns()
+        attributes.st_atime_ns = attributes.st_mtime_ns = attributes.st_ctime_ns = mtime_ns
+        attributes.st_uid = self._uid
+        attributes.st_gid = self._gid
+        if node.file is None:
+            attributes.st_mode = DIR_MODE
+            attributes.st_nlink = 2 + node.subdirs
+            attributes.st_size = 0
+        else:
+            attributes.st_mode = FILE_MODE
+            attributes.st_nlink = 1
+            attributes.st_size = node.file.size
+        attributes.st_blksize = PREFERRED_IO_SIZE
+        attributes.st_blocks = -(-attributes.st_size // BLOCK_SIZE)
+        timeout = ROOT_ATTR_TIMEOUT_S if node.inode == ROOT_INODE else CACHE_TIMEOUT_S
+        attributes.attr_timeout = timeout
+        attributes.entry_timeout = timeout
+        return attributes
+
+    def _mtime_ns(self) -> int:
+        layout = self._content.layout
+        if layout is not None and layout.creation_date > 0:
+            return layout.creation_date * 1_000_000_000
+        return self._mount_time_ns

@@ -1,0 +1,2 @@
+"""Tooling around torrentfs, never imported by it: a loopback swarm, foreign clients,
+the demo and the benchmark."""

@@ -1,0 +1,72 @@
+"""The sequential-read rate of each storage mode, on a file twice the cache size.
+
+Memory mode keeps its working files within half of `--cache-size` by making
+libtorrent forget pieces, which costs the torrent its connections each time;
+this measures what that costs against disk mode, which forgets nothing.
+"""
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from torrentfs_tools.bench import media, scenarios
+from torrentfs_tools.bench.clients import BtfsClient, Client, TorrentfsClient
+
+Result = scenarios.Result
+RunScenario = Callable[..., Result]
+
+PIECE_LENGTH = 4 * media.MIB
+# Half the 1 GiB file: the read passes through the cache twice over.
+CACHE_SIZE = "512M"
+# Memory mode at least this share of disk mode's rate.
+MEMORY_SHARE_TARGET = 0.7
+MEMORY = "torrentfs: memory storage"
+DISK = "torrentfs: disk storage"
+CLIENTS: dict[str, Callable[[Path], Client]] = {
+    MEMORY: functools.partial(
+        TorrentfsClient, extra_args=("--cache-size", CACHE_SIZE), name=MEMORY
+    ),
+    DISK: functools.partial(
+        TorrentfsClient,
+        extra_args=("--cache-size", CACHE_SIZE, "--storage", "disk"),
+        name=DISK,
+    ),
+    "btfs": BtfsClient,
+}
+
+
+def run(cache: Path, work: Path, scenario: RunScenario) -> list[Result]:
+    """One read of the big file per client, each on fresh unlimited default-settings seeders."""
+    big = media.big_file(cache, PIECE_LENGTH)
+    return [
+        scenario(scenarios.big_read, make, big, work, "throughput", rate=0, tick_interval_ms=None)
+        for make in CLIENTS.values()
+    ]
+
+
+def rate_mb_s(result: Result) -> float:
+    return float(result["read_bytes"] / result["read_s"]) / 1e6
+
+
+def table(results: Sequence[Result]) -> str:
+    lines = ["| client | read (MiB) | time (s) | rate (MB/s) | peak memory + kept data (MiB) |"]
+    lines.append("| --- | --- | --- | --- | --- |")
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['client']} | failed: {r['error']} | | | |")
+            continue
+        lines.append(
+            f"| {r['client']} | {r['read_bytes'] / media.MIB:.0f} | {r['read_s']:.2f} "
+            f"| {rate_mb_s(r):.0f} | {r['peak_private_plus_data_bytes'] / media.MIB:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def targets(results: Sequence[Result]) -> list[tuple[str, str, bool]]:
+    """Memory mode's rate against disk mode's, as a line of the targets table."""
+    by_client = {r["client"]: r for r in results if "error" not in r}
+    if MEMORY not in by_client or DISK not in by_client:
+        return []
+    share = rate_mb_s(by_client[MEMORY]) / rate_mb_s(by_client[DISK])
+    label = f"memory mode reads a file twice the cache at {MEMORY_SHARE_TARGET:.0%} of disk mode"
+    return [(label, f"{share:.0%}", share >= MEMORY_SHARE_TARGET)]
