@@ -21,7 +21,6 @@ import pyfuse3
 from torrentfs.core.status_schema import STATUS_XATTR
 from torrentfs.core.tree import ROOT_INODE, FileTree, Node
 from torrentfs.streaming.content import MetadataTimeout, ReadTimeout, TorrentContent
-from torrentfs.streaming.reader import FileReader
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,6 @@ class TorrentOperations(pyfuse3.Operations):
     def __init__(self, content: TorrentContent) -> None:
         super().__init__()
         self._content = content
-        self._readers: dict[int, FileReader] = {}
-        self._next_fh = 1
         self._uid = os.getuid()
         self._gid = os.getgid()
         self._mount_time_ns = time.time_ns()
@@ -122,22 +119,17 @@ class TorrentOperations(pyfuse3.Operations):
         node = self._node(tree, inode)
         if node.is_dir:
             raise pyfuse3.FUSEError(errno.EISDIR)
-        fh = self._next_fh
-        self._next_fh += 1
-        self._readers[fh] = self._content.open_reader(node)
-        return pyfuse3.FileInfo(fh=fh, keep_cache=True)
+        return pyfuse3.FileInfo(fh=self._content.open_file(node), keep_cache=True)
 
     @_bug_is_eio
     async def read(self, fh: int, off: int, size: int) -> bytes:
         try:
-            return await self._content.read(self._readers[fh], off, size)
+            return await self._content.read(fh, off, size)
         except ReadTimeout:
             raise pyfuse3.FUSEError(errno.EIO) from None
 
     async def release(self, fh: int) -> None:
-        reader = self._readers.pop(fh, None)
-        if reader is not None:
-            self._content.close_reader(reader)
+        self._content.close_file(fh)
 
     @_bug_is_eio
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:

@@ -74,7 +74,9 @@ class TorrentContent:
         self._known: _Known | None = None
         self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
         self._idle = IdleWatch(settings.idle, self)
-        self._readers: set[FileReader] = set()
+        # The one registry of open files: file handle number -> its reader.
+        self._readers: dict[int, FileReader] = {}
+        self._next_handle = 1
         self._startup_released = False
 
     async def run(self) -> None:
@@ -83,8 +85,10 @@ class TorrentContent:
         # Reads start with the metadata; the quiet before is not a pause.
         await self._idle.run()
 
-    async def read(self, reader: FileReader, offset: int, size: int) -> bytes:
-        """`reader`'s bytes at `offset`; raises ReadTimeout after --read-timeout of waiting."""
+    async def read(self, handle: int, offset: int, size: int) -> bytes:
+        """The bytes at `offset` of the file open as `handle`; raises ReadTimeout after
+        --read-timeout of waiting, KeyError for a handle not open."""
+        reader = self._readers[handle]
         timeout_s = self._settings.read_timeout_s or math.inf
         with self._idle.reading(), trio.move_on_after(timeout_s):
             data = await reader.read(offset, size)
@@ -126,14 +130,16 @@ class TorrentContent:
             raise MetadataTimeout
         return self._known.tree
 
-    def open_reader(self, node: Node) -> FileReader:
+    def open_file(self, node: Node) -> int:
+        """Open `node`'s file for reading; returns its handle number."""
         known = self._known
         assert known is not None and node.file is not None
-        reader = FileReader(
+        handle = self._next_handle
+        self._next_handle += 1
+        self._readers[handle] = FileReader(
             known.layout, node.file, known.fetcher, self._settings.stream, known.walk
         )
-        self._readers.add(reader)
-        return reader
+        return handle
 
     def _release_startup_claim(self) -> None:
         """Once a program has read, it decides what is fetched.
@@ -147,9 +153,10 @@ class TorrentContent:
             self._startup_released = True
             self._known.fetcher.release(STARTUP_OWNER)
 
-    def close_reader(self, reader: FileReader) -> None:
-        self._readers.discard(reader)
-        reader.close()
+    def close_file(self, handle: int) -> None:
+        reader = self._readers.pop(handle, None)
+        if reader is not None:
+            reader.close()
 
     def file_progress(self, node: Node) -> float:
         """The fraction of the file's pieces held, in RAM or by libtorrent (1.0 if empty)."""
@@ -181,7 +188,7 @@ class TorrentContent:
             status["claimed_pieces"] = known.fetcher.claimed_pieces
             status["libtorrent_wanted_pieces"] = self._torrent.wanted_pieces()
             status["cache_bytes"] = self._settings.cache_bytes
-            status["open_files"] = [reader.snapshot() for reader in self._readers]
+            status["open_files"] = [reader.snapshot() for reader in self._readers.values()]
         return status
 
     # TorrentListener
