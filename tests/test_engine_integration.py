@@ -78,6 +78,20 @@ def _storage(mode: StorageMode = StorageMode.MEMORY) -> Iterator[Storage]:
         storage.close()
 
 
+@contextlib.contextmanager
+def _seeded_torrent(
+    sample: SampleTorrent, files_budget_bytes: int | None = None
+) -> Iterator[tuple[Session, Torrent]]:
+    """`sample`'s .torrent in a session that knows one loopback seeder of it."""
+    with (
+        Seeder(sample.data, sample.parent, SEEDER_ADDRESS) as seeder,
+        Session(_network(seeder)) as session,
+        _storage() as storage,
+    ):
+        source = parse_source(str(sample.torrent_path))
+        yield session, session.add_torrent(source, storage, files_budget_bytes=files_budget_bytes)
+
+
 def _run(
     session: Session, scenario: Callable[[], Awaitable[None]], limit_s: float = LIVENESS_S
 ) -> None:
@@ -126,12 +140,7 @@ def test_a_magnet_waits_for_metadata_then_delivers_pieces(single_file):
 
 def test_idle_disconnect_and_a_wake_bring_the_torrent_back_into_the_swarm(single_file):
     consumer = _Consumer()
-    with (
-        Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network(seeder)) as session,
-        _storage() as storage,
-    ):
-        torrent = session.add_torrent(parse_source(str(single_file.torrent_path)), storage)
+    with _seeded_torrent(single_file) as (session, torrent):
 
         async def scenario() -> None:
             torrent.start(consumer)
@@ -155,12 +164,7 @@ def test_idle_disconnect_and_a_wake_bring_the_torrent_back_into_the_swarm(single
 
 def test_forgotten_pieces_leave_libtorrent_and_requests_made_meanwhile_are_kept(single_file):
     consumer = _Consumer()
-    with (
-        Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network(seeder)) as session,
-        _storage() as storage,
-    ):
-        torrent = session.add_torrent(parse_source(str(single_file.torrent_path)), storage)
+    with _seeded_torrent(single_file) as (session, torrent):
 
         async def scenario() -> None:
             torrent.start(consumer)
@@ -189,12 +193,7 @@ def test_a_forget_while_nothing_is_wanted_never_strands_the_next_piece(single_fi
     test hung the same way).
     """
     consumer = _Consumer()
-    with (
-        Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network(seeder)) as session,
-        _storage() as storage,
-    ):
-        torrent = session.add_torrent(parse_source(str(single_file.torrent_path)), storage)
+    with _seeded_torrent(single_file) as (session, torrent):
 
         async def scenario() -> None:
             torrent.start(consumer)
@@ -211,14 +210,7 @@ def test_a_forget_while_nothing_is_wanted_never_strands_the_next_piece(single_fi
 def test_the_working_files_are_kept_within_their_budget(single_file):
     consumer = _Consumer()
     budget = 8 * single_file.piece_length
-    with (
-        Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network(seeder)) as session,
-        _storage() as storage,
-    ):
-        torrent = session.add_torrent(
-            parse_source(str(single_file.torrent_path)), storage, files_budget_bytes=budget
-        )
+    with _seeded_torrent(single_file, files_budget_bytes=budget) as (session, torrent):
 
         async def scenario() -> None:
             torrent.start(consumer)
@@ -227,9 +219,10 @@ def test_the_working_files_are_kept_within_their_budget(single_file):
                 torrent.request_piece(piece + 1, 1_000)
                 assert await consumer.piece(torrent, piece) == _piece_of(single_file, piece)
             await until(lambda: (torrent.working_files_bytes or 0) <= budget)
+            # The oldest went first.
+            assert not set(range(8)) & set(torrent.had_pieces())
 
         _run(session, scenario)
-    assert storage.save_path is not None
 
 
 def test_bans_are_lifted_once_they_leave_no_peer(single_file, tmp_path, caplog):

@@ -18,14 +18,12 @@ import time
 import pytest
 
 from torrentfs_tools.bench.tracker import LoopbackTracker, SilentTracker
-from torrentfs_tools.foreign import (
-    WEBTORRENT,
+from torrentfs_tools.foreign import WEBTORRENT, LoopbackNamespace, free_port
+from torrentfs_tools.foreign_clients import (
     Aria2Seeder,
-    LoopbackNamespace,
     RtorrentSeeder,
     TransmissionSeeder,
     WebtorrentSeeder,
-    free_port,
 )
 from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for, with_web_seeds
 

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Collection, Iterable
+from pathlib import Path
 
 import libtorrent as lt
 
@@ -136,6 +137,12 @@ def layout_from_torrent_info(info: lt.torrent_info) -> TorrentLayout:
         files=files,
         creation_date=info.creation_date(),
     )
+
+
+def file_paths(info: lt.torrent_info, save_path: Path) -> list[Path]:
+    """Where libtorrent keeps each file of the torrent, in the torrent's order."""
+    files = info.files()
+    return [save_path / files.file_path(index) for index in range(files.num_files())]
 
 
 def hex_info_hash(hashes: lt.info_hash_t) -> str:

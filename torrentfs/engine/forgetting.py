@@ -1,8 +1,9 @@
 """Keeping libtorrent's working files within their budget by forgetting the oldest pieces."""
 
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Sequence
 
 from torrentfs.core.budget import WorkingFiles
+from torrentfs.core.layout import TorrentLayout
 from torrentfs.wakeup import Wakeup
 
 
@@ -28,6 +29,12 @@ class BudgetKeeper:
     @property
     def bytes(self) -> int:
         return self._files.bytes
+
+    def count_resumed(self, have_pieces: Sequence[bool], layout: TorrentLayout) -> None:
+        """Count the pieces an earlier mount left (disk mode)."""
+        for piece, had in enumerate(have_pieces):
+            if had:
+                self.kept(piece, layout.piece_size(piece))
 
     def kept(self, piece: int, size: int) -> None:
         self._files.add(piece, size)

@@ -9,8 +9,10 @@ peers are dialed again every `PEER_RETRY_INTERVAL_S`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import libtorrent as lt
+import trio
 
 from torrentfs.engine.settings import PEER_RETRY_INTERVAL_S
 
@@ -48,6 +50,19 @@ class TorrentPeers:
     def lift_bans(self, params: lt.add_torrent_params) -> None:
         params.banned_peers = []
         self._banned.clear()
+
+    async def run(
+        self,
+        handle_to_dial_from: Callable[[], lt.torrent_handle | None],
+        lift_bans: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Until cancelled: `look_after` the torrent's peers every `PEER_RETRY_INTERVAL_S`
+        while it has a handle to dial from (in the session, not paused)."""
+        while True:
+            await trio.sleep(PEER_RETRY_INTERVAL_S)
+            handle = handle_to_dial_from()
+            if handle is not None and self.look_after(handle):
+                await lift_bans()
 
     def look_after(self, handle: lt.torrent_handle) -> bool:
         """One round: dial the given peers if none is connected and something is wanted.

@@ -2,7 +2,7 @@
 
 A `Torrent` is created by `Session.add_torrent`, added to libtorrent by
 `start()`, and from then on moves between the states of `TorrentState`,
-every move made and logged by `_enter`. It keeps the pieces asked for, so a
+every move made and logged by its `Lifecycle`. It keeps the pieces asked for, so a
 request made while it is out of the session is replayed when it comes back;
 it hands verified pieces straight to the consumer its listener names; and it
 keeps libtorrent's working files within their budget by forgetting pieces.
@@ -13,35 +13,23 @@ from __future__ import annotations
 import errno
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import libtorrent as lt
 import trio
 
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.status_schema import TorrentStatus
-from torrentfs.engine import add_params
+from torrentfs.engine import add_params, status
 from torrentfs.engine.deadlines import Deadlines
 from torrentfs.engine.forgetting import BudgetKeeper
 from torrentfs.engine.lifecycle import Background, Lifecycle, TorrentState
+from torrentfs.engine.listener import PieceConsumer, TorrentListener
 from torrentfs.engine.peers import Address, TorrentPeers
 from torrentfs.engine.round_trips import Removal, ResumeData
-from torrentfs.engine.settings import PEER_RETRY_INTERVAL_S
 from torrentfs.engine.storage import Storage, punch_piece
 from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
-
-
-class PieceConsumer(Protocol):
-    def piece_arrived(self, piece: int, data: bytes) -> None: ...
-
-    def piece_failed(self, piece: int, reason: str) -> None: ...
-
-
-class TorrentListener(Protocol):
-    def metadata_ready(self, layout: TorrentLayout) -> PieceConsumer:
-        """The files are known; returns what takes the verified pieces from now on."""
 
 
 class Torrent:
@@ -76,16 +64,7 @@ class Torrent:
         )
         self._file_paths: list[Path] = []
         self.layout: TorrentLayout | None = None
-        self._last_status = TorrentStatus(
-            info_hash=self.info_hash,
-            has_metadata=params.ti is not None,
-            peers=0,
-            download_rate=0,
-            upload_rate=0,
-            downloaded_bytes=0,
-            uploaded_bytes=0,
-            listen_port=0,
-        )
+        self._last_status = status.not_started(self.info_hash, params.ti is not None)
 
     @property
     def state(self) -> TorrentState:
@@ -104,15 +83,13 @@ class Torrent:
             self._metadata_known(self._params.ti, Path(self._params.save_path))
             if self._budget is not None and self.layout is not None:
                 # Disk mode: what an earlier mount left counts against the limit.
-                for piece, had in enumerate(self._params.have_pieces):
-                    if had:
-                        self._budget.kept(piece, self.layout.piece_size(piece))
+                self._budget.count_resumed(self._params.have_pieces, self.layout)
         self._add(self._params, TorrentState.ACTIVE)
 
     async def run(self) -> None:
         """The torrent's own background work, until cancelled (the session starts it)."""
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._supervise_peers)
+            nursery.start_soon(self._peers.run, self._handle_to_dial_from, self._lift_bans)
             if self._budget is not None:
                 nursery.start_soon(self._budget.run)
             nursery.start_soon(self._rejoin_when_woken)
@@ -132,19 +109,12 @@ class Torrent:
         self._deadlines.cancel(piece, self._in_session_handle(), self._life.background_priority())
 
     def wanted_pieces(self) -> list[int]:
-        """Pieces libtorrent would still download: priority above 0 and not had."""
-        if not self._life.in_session:
-            return []
-        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
-        priorities = self._handle.get_piece_priorities()
-        return [p for p, priority in enumerate(priorities) if priority > 0 and not have[p]]
+        """Pieces libtorrent would still download (none while out of the session)."""
+        return status.wanted_pieces(self._handle) if self._life.in_session else []
 
     def had_pieces(self) -> list[int]:
-        """Pieces libtorrent has verified in its files."""
-        if not self._life.in_session:
-            return []
-        have = self._handle.status(lt.status_flags_t.query_pieces).pieces
-        return [piece for piece, had in enumerate(have) if had]
+        """Pieces libtorrent has verified in its files (none while out of the session)."""
+        return status.had_pieces(self._handle) if self._life.in_session else []
 
     @property
     def working_files_bytes(self) -> int | None:
@@ -155,16 +125,8 @@ class Torrent:
         if not self._life.in_session:
             # Before the start, or while out of the session.
             return self._last_status
-        status = self._handle.status()
-        return TorrentStatus(
-            info_hash=self.info_hash,
-            has_metadata=self.layout is not None,
-            peers=status.num_peers,
-            download_rate=status.download_payload_rate,
-            upload_rate=status.upload_payload_rate,
-            downloaded_bytes=status.total_payload_download,
-            uploaded_bytes=status.total_payload_upload,
-            listen_port=self._session.listen_port(),
+        return status.status_of(
+            self._handle, self.info_hash, self.layout is not None, self._session.listen_port()
         )
 
     # Idle and wake-up
@@ -221,13 +183,13 @@ class Torrent:
             log.info("forgot %d pieces to stay within the budget of the working files", len(pieces))
         return forgotten
 
-    async def _supervise_peers(self) -> None:
-        while True:
-            await trio.sleep(PEER_RETRY_INTERVAL_S)
-            dialing = self._life.in_session and self._life.state is not TorrentState.DISCONNECTED
-            if dialing and self._peers.look_after(self._handle):
-                async with self._resume.lock:
-                    await self._rejoin([], lift_bans=True)
+    def _handle_to_dial_from(self) -> lt.torrent_handle | None:
+        dialing = self._life.in_session and self._life.state is not TorrentState.DISCONNECTED
+        return self._handle if dialing else None
+
+    async def _lift_bans(self) -> None:
+        async with self._resume.lock:
+            await self._rejoin([], lift_bans=True)
 
     async def _rejoin_when_woken(self) -> None:
         while True:
@@ -303,8 +265,7 @@ class Torrent:
 
     def _metadata_known(self, info: lt.torrent_info, save_path: Path) -> None:
         assert self._listener is not None
-        files = info.files()
-        self._file_paths = [save_path / files.file_path(i) for i in range(files.num_files())]
+        self._file_paths = add_params.file_paths(info, save_path)
         self.layout = add_params.layout_from_torrent_info(info)
         self._consumer = self._listener.metadata_ready(self.layout)
 

@@ -5,21 +5,26 @@ import concurrent.futures
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
-from torrentfs_tools.bench import media, players, report, scenarios, seeders, throughput
+from torrentfs_tools.bench import (
+    media,
+    players,
+    report,
+    runs,
+    scenarios,
+    seeders,
+    targets,
+    throughput,
+)
 from torrentfs_tools.bench.clients import BtfsClient, Client, TorrentfsClient, WebtorrentClient
-from torrentfs_tools.bench.measure import read_throughput
-from torrentfs_tools.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S, Swarm
+from torrentfs_tools.bench.swarm import PAUSE_SEEDER_RATE_BYTES_S, SEEDER_RATE_BYTES_S
 from torrentfs_tools.foreign import WEBTORRENT
-from torrentfs_tools.loopback import SEEDER_TICK_INTERVAL_MS
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torrentfs-bench"
 DOCS = Path("docs/benchmarks.md")
@@ -35,26 +40,7 @@ SECTIONS = (
     "throughput",
     "idle",
 )
-BIG_READ_CACHE = "128M"
 MOVIE_PIECE = 1 << 20
-DEFAULT_MODE = "torrentfs: memory storage, idle pause on (the default)"
-PAUSE_MODES: dict[str, Callable[[Path], Client]] = {
-    "torrentfs: disk storage, download all (a plain client)": functools.partial(
-        TorrentfsClient,
-        extra_args=("--storage", "disk", "--download-all", "--download-all-while-idle"),
-        name="torrentfs disk, all",
-    ),
-    "torrentfs: memory storage, idle pause off": functools.partial(
-        TorrentfsClient, extra_args=("--idle-timeout", "0"), name="torrentfs no idle"
-    ),
-    DEFAULT_MODE: TorrentfsClient,
-    "btfs": BtfsClient,
-}
-IDLE_COMPARED = (DEFAULT_MODE, "btfs")
-FULL_PAUSE_CLIENT = functools.partial(
-    TorrentfsClient, extra_args=("--idle-timeout", "5s", "--idle-disconnect", "10s")
-)
-
 SWARM_NOTE = (
     "Swarm: two libtorrent seeders on 127.0.0.2 and 127.0.0.3, each limited to "
     f"{SEEDER_RATE_BYTES_S / 1e6:g} MB/s ({2 * SEEDER_RATE_BYTES_S * 8 / 1e6:g} Mbit/s in all), "
@@ -97,7 +83,7 @@ def _in_fresh_namespace(argv: list[str]) -> int:
 
 
 def _run(cache: Path, output: Path | None, only: set[str]) -> None:
-    _log("making content (cached after the first run)")
+    runs.log("making content (cached after the first run)")
     # The movie's encode runs beside the library's: each uses about one core.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         making_movie = pool.submit(media.movie, cache)
@@ -113,7 +99,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         work = Path(temp)
         players_read = scenarios.reference_read_bytes(movie) if "playback" in only else 0
         playback = [
-            _scenario(
+            runs.scenario(
                 functools.partial(scenarios.playback, players_read_bytes=players_read),
                 make,
                 movie,
@@ -124,29 +110,29 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             if "playback" in only
         ]
         scans = [
-            _scenario(scenarios.library_scan, make, library, work, "scan")
+            runs.scenario(scenarios.library_scan, make, library, work, "scan")
             for make in fuse_clients
             if "scan" in only
         ]
         walks = [
-            _scenario(scenarios.small_files_walk, make, tree, work, "walk")
+            runs.scenario(scenarios.small_files_walk, make, tree, work, "walk")
             for make in fuse_clients
             if "walk" in only
         ]
         cached = [
-            _scenario(scenarios.cached_read, make, movie, work, "cached", rate=0)
+            runs.scenario(scenarios.cached_read, make, movie, work, "cached", rate=0)
             for make in fuse_clients
             if "cached" in only
         ]
         # The pause runs mostly wait; they share the minute of the 1 GiB reads.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            memory = pool.submit(_big_reads, cache, work) if "memory" in only else None
-            pauses = _pause_runs(movie, work) if "idle" in only else []
+            memory = pool.submit(runs.big_reads, cache, work) if "memory" in only else None
+            pauses = runs.pause_runs(movie, work) if "idle" in only else []
             big_reads = memory.result() if memory is not None else []
-        rates = throughput.run(cache, work, _scenario) if "throughput" in only else []
-        tmpfs_mb_s = _tmpfs_throughput(movie.root)
-        seeder_mix = seeders.run_all(cache, work, _log) if "seeders" in only else []
-        player_runs = _player_runs(movie, library, work) if "players" in only else []
+        rates = throughput.run(cache, work, runs.scenario) if "throughput" in only else []
+        tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
+        seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
+        player_runs = runs.player_runs(movie, library, work) if "players" in only else []
 
     window_bytes = DEFAULT_READAHEAD_S * movie.size / media.MOVIE_SECONDS
     sections = [
@@ -218,7 +204,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "Memory and disk on a 1 GiB read",
             f"A 1 GiB file read from start to end with unlimited seeders, stopped after "
             f"{scenarios.BIG_READ_LIMIT_S:.0f} s; torrentfs with "
-            f"its default memory storage and `--cache-size {BIG_READ_CACHE}`. Sampled every "
+            f"its default memory storage and `--cache-size {runs.BIG_READ_CACHE}`. Sampled every "
             "100 ms: the client's private memory (RssAnon) plus the torrent data it keeps "
             "outside it (torrentfs: its working files on tmpfs; btfs: its files on disk). It "
             "runs beside the pause runs below (four players and their seeders), so how much it "
@@ -256,7 +242,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "64 KiB read at 90% of the movie took after the 60 s pause. A full pause is "
             "torrentfs with `--idle-timeout 5s --idle-disconnect 10s`: one read, 15 s of "
             "quiet, then the same read.",
-            report.idle_table([r for r in pauses if r["mode"] in IDLE_COMPARED], MOVIE_PIECE),
+            report.idle_table([r for r in pauses if r["mode"] in runs.IDLE_COMPARED], MOVIE_PIECE),
         ),
     ]
     sections.insert(
@@ -267,7 +253,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             "the default `--readahead`. Cached reads count the kernel's page cache, which "
             "`keep_cache` lets torrentfs use; the first read of fetched data is in the last "
             "table.",
-            report.targets(
+            targets.targets(
                 playback,
                 scans,
                 walks,
@@ -276,7 +262,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 tmpfs_mb_s,
                 window_bytes,
                 MOVIE_PIECE,
-                report.real_peer_checks(
+                targets.real_peer_checks(
                     seeder_mix,
                     player_runs,
                     playback,
@@ -303,94 +289,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         print(f"\n{title}\n{table}")
     if output is not None:
         output.write_text(report.markdown(sections, SWARM_NOTE))
-        _log(f"wrote {output}")
-
-
-def _scenario(
-    run: Callable[..., scenarios.Result],
-    make: Callable[[Path], Client],
-    bench_content: media.BenchContent,
-    work: Path,
-    label: str,
-    rate: int = SEEDER_RATE_BYTES_S,
-    tick_interval_ms: int | None = SEEDER_TICK_INTERVAL_MS,
-) -> scenarios.Result:
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work))
-    client = make(run_dir)
-    _log(f"{label}: {client.name}")
-    try:
-        with Swarm(bench_content, run_dir, rate, tick_interval_ms) as swarm:
-            return run(client, swarm, bench_content)
-    except Exception as error:  # one client failing must not lose the others' figures
-        _log(f"{label}: {client.name} failed: {error!r}")
-        return {"client": client.name, "error": repr(error)}
-
-
-def _player_runs(
-    movie: media.BenchContent, library: media.BenchContent, work: Path
-) -> list[scenarios.Result]:
-    """mpv, VLC and minidlna on torrentfs and btfs, each on fresh default-settings seeders."""
-    clients: dict[str, Callable[[Path], Client]] = {
-        "torrentfs": functools.partial(TorrentfsClient, extra_args=("--allow-other",)),
-        "btfs": functools.partial(BtfsClient, extra_args=("-o", "allow_other")),
-    }
-    results = []
-    for name, make in clients.items():
-        result: scenarios.Result = {"client": name}
-        for run, bench_content in (
-            (players.mpv_session, movie),
-            (players.vlc_play, movie),
-            (players.minidlna_scan, library),
-        ):
-            outcome = _scenario(run, make, bench_content, work, "players", tick_interval_ms=None)
-            result.update({k: v for k, v in outcome.items() if k != "error"})
-            if "error" in outcome:
-                result.setdefault("errors", []).append(outcome["error"])
-        results.append(result)
-    return results
-
-
-def _big_reads(cache: Path, work: Path) -> list[scenarios.Result]:
-    big = media.big_file(cache)
-    budgeted = functools.partial(TorrentfsClient, extra_args=("--cache-size", BIG_READ_CACHE))
-    return [
-        _scenario(scenarios.big_read, make, big, work, "memory", rate=0)
-        for make in (budgeted, BtfsClient)
-    ]
-
-
-def _pause_runs(movie: media.BenchContent, work: Path) -> list[scenarios.Result]:
-    """Every mode's pause run and the full-pause run side by side: they take minutes each."""
-    rate = PAUSE_SEEDER_RATE_BYTES_S
-    modes = {
-        label: functools.partial(
-            _scenario, scenarios.pause_and_resume, make, movie, work, "idle", rate
-        )
-        for label, make in PAUSE_MODES.items()
-    }
-    disconnect = functools.partial(
-        _scenario, scenarios.resume_after_disconnect, FULL_PAUSE_CLIENT, movie, work, "idle", rate
-    )
-    with concurrent.futures.ThreadPoolExecutor(len(modes) + 1) as pool:
-        futures = {label: pool.submit(run) for label, run in modes.items()}
-        full_pause = pool.submit(disconnect).result()
-        results = [{"mode": label, **future.result()} for label, future in futures.items()]
-    for result in results:
-        if result["client"] == "torrentfs" and "resume_read_s" in full_pause:
-            result["resume_after_disconnect_s"] = full_pause["resume_read_s"]
-    return results
-
-
-def _tmpfs_throughput(path: Path) -> float:
-    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
-        copy = Path(shm) / path.name
-        shutil.copyfile(path, copy)
-        read_throughput([copy])
-        return max(read_throughput([copy]) for _ in range(2)) / 1e6
-
-
-def _log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+        runs.log(f"wrote {output}")
 
 
 if __name__ == "__main__":

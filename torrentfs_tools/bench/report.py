@@ -12,34 +12,34 @@ REPRODUCE = "make bench"
 MIB = 1 << 20
 
 
-def _mb(n_bytes: float) -> str:
+def mb_text(n_bytes: float) -> str:
     return f"{n_bytes / 1e6:.1f}"
 
 
-def _s(seconds: float) -> str:
+def seconds_text(seconds: float) -> str:
     return f"{seconds:.2f}"
 
 
 def playback_table(results: Sequence[Result]) -> str:
     rows = [
-        ("file visible after start (s)", lambda r: _s(r["visible_s"])),
-        ("first 64 KiB read (s)", lambda r: _s(r["first_64k_s"])),
-        ("ffprobe (s)", lambda r: _s(r["ffprobe_s"])),
-        ("`ffmpeg -ss 60` one frame (s)", lambda r: _s(r["seek_60s_frame_s"])),
-        ("60 s real-time playback, wall (s)", lambda r: _s(r["playback_60s_wall_s"])),
+        ("file visible after start (s)", lambda r: seconds_text(r["visible_s"])),
+        ("first 64 KiB read (s)", lambda r: seconds_text(r["first_64k_s"])),
+        ("ffprobe (s)", lambda r: seconds_text(r["ffprobe_s"])),
+        ("`ffmpeg -ss 60` one frame (s)", lambda r: seconds_text(r["seek_60s_frame_s"])),
+        ("60 s real-time playback, wall (s)", lambda r: seconds_text(r["playback_60s_wall_s"])),
         (
             "players read (MB, measured on the original file)",
-            lambda r: _mb(r["players_read_bytes"]),
+            lambda r: mb_text(r["players_read_bytes"]),
         ),
-        ("seeders uploaded (MB)", lambda r: _mb(r["seeders_uploaded_bytes"])),
+        ("seeders uploaded (MB)", lambda r: mb_text(r["seeders_uploaded_bytes"])),
         (
             "uploaded / read",
             lambda r: f"{r['seeders_uploaded_bytes'] / r['players_read_bytes']:.2f}",
         ),
-        ("peak RSS (MB)", lambda r: _mb(r["peak_rss_bytes"])),
+        ("peak RSS (MB)", lambda r: mb_text(r["peak_rss_bytes"])),
         ("all player commands succeeded", lambda r: "yes" if r["players_ok"] else "NO"),
     ]
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
 def seeders_table(rows: Sequence[Result], cap_bytes_s: int) -> str:
@@ -61,14 +61,15 @@ def seeders_table(rows: Sequence[Result], cap_bytes_s: int) -> str:
         both = "rate_bytes_s" in plain and "rate_bytes_s" in mine
         cells = [
             row["kind"],
-            figure(row, "plain", "first_piece_s", lambda v, m=metadata_s: f"{_s(m)} / {_s(v)}"),
+            figure(row, "plain", "first_piece_s",
+                   lambda v, m=metadata_s: f"{seconds_text(m)} / {seconds_text(v)}"),
             figure(row, "plain", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
-            figure(row, "torrentfs", "first_64k_s", _s),
+            figure(row, "torrentfs", "first_64k_s", seconds_text),
             figure(row, "torrentfs", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
             f"{mine['rate_bytes_s'] / plain['rate_bytes_s']:.0%}" if both else "-",
             figure(row, "torrentfs", "rate_bytes_s", lambda v: f"{v / cap_bytes_s:.0%}"),
-            figure(row, "torrentfs", "exit_s", _s),
-            figure(row, "btfs", "first_64k_s", _s),
+            figure(row, "torrentfs", "exit_s", seconds_text),
+            figure(row, "btfs", "first_64k_s", seconds_text),
             figure(row, "btfs", "rate_bytes_s", lambda v: f"{v / 1e6:.2f}"),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
@@ -77,35 +78,41 @@ def seeders_table(rows: Sequence[Result], cap_bytes_s: int) -> str:
 
 def players_table(results: Sequence[Result], pause_bound_bytes: float) -> str:
     def seek(index: int) -> Any:
-        return lambda r: _s(r["seeks_s"][index])
+        return lambda r: seconds_text(r["seeks_s"][index])
 
     def median_seek(r: Result) -> str:
-        return _s(sorted(r["seeks_s"])[len(r["seeks_s"]) // 2])
+        return seconds_text(sorted(r["seeks_s"])[len(r["seeks_s"]) // 2])
 
     rows = [
-        ("mpv: first frame after the file is visible (s)", lambda r: _s(r["first_frame_s"])),
+        (
+            "mpv: first frame after the file is visible (s)",
+            lambda r: seconds_text(r["first_frame_s"]),
+        ),
         ("mpv: seek to 30 s (s)", seek(0)),
         ("mpv: seek to 90 s (s)", seek(1)),
         ("mpv: seek to 10 s (s)", seek(2)),
         ("mpv: median seek (s)", median_seek),
         (
             f"fetched during a 60 s mpv pause (MB; mpv's cache + one window: "
-            f"{_mb(pause_bound_bytes)})",
-            lambda r: _mb(r["fetched_in_pause_bytes"]),
+            f"{mb_text(pause_bound_bytes)})",
+            lambda r: mb_text(r["fetched_in_pause_bytes"]),
         ),
-        ("cvlc as another user: open and play 1 s (s)", lambda r: _s(r["vlc_first_second_s"])),
+        (
+            "cvlc as another user: open and play 1 s (s)",
+            lambda r: seconds_text(r["vlc_first_second_s"]),
+        ),
         ("cvlc succeeded", lambda r: "yes" if r["vlc_ok"] else "NO"),
-        ("minidlna: scan until every duration is known (s)", lambda r: _s(r["scan_s"])),
+        ("minidlna: scan until every duration is known (s)", lambda r: seconds_text(r["scan_s"])),
         (
             "minidlna: videos with a duration",
             lambda r: f"{r['videos_with_duration']} of {r['videos']}",
         ),
         ("minidlna: share of the library fetched", lambda r: f"{r['fetched_share']:.1%}"),
     ]
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
-def _table(results: Sequence[Result], rows: Sequence[tuple[str, Any]]) -> str:
+def figures_table(results: Sequence[Result], rows: Sequence[tuple[str, Any]]) -> str:
     header = "| figure | " + " | ".join(r["client"] for r in results) + " |"
     rule = "| --- |" + " --- |" * len(results)
     lines = [header, rule]
@@ -127,14 +134,14 @@ def scan_table(results: Sequence[Result]) -> str:
             "videos probed of all (failures)",
             lambda r: f"{r['videos_probed']} of {r['videos']} ({r['probe_failures']})",
         ),
-        ("scan time (s)", lambda r: _s(r["scan_s"])),
-        ("fetched (MB)", lambda r: _mb(r["seeders_uploaded_bytes"])),
+        ("scan time (s)", lambda r: seconds_text(r["scan_s"])),
+        ("fetched (MB)", lambda r: mb_text(r["seeders_uploaded_bytes"])),
         (
             "fetched / torrent size",
             lambda r: f"{r['seeders_uploaded_bytes'] / r['torrent_bytes']:.1%}",
         ),
     ]
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
 def walk_table(results: Sequence[Result]) -> str:
@@ -144,20 +151,20 @@ def walk_table(results: Sequence[Result]) -> str:
         ("walk / swarm rate", lambda r: f"{r['walk_mb_s'] / r['swarm_mb_s']:.0%}"),
         ("same files again, fetched (MB/s)", lambda r: f"{r['cached_walk_mb_s']:.0f}"),
     ]
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
 def big_read_table(results: Sequence[Result]) -> str:
     rows = [
         ("read (MiB of 1024)", lambda r: f"{r['read_bytes'] / MIB:.0f}"),
-        ("read time (s)", lambda r: _s(r["read_s"])),
+        ("read time (s)", lambda r: seconds_text(r["read_s"])),
         (
             "peak private memory + kept data (MiB)",
             lambda r: f"{r['peak_private_plus_data_bytes'] / MIB:.0f}",
         ),
         ("peak kept data (MiB)", lambda r: f"{r['peak_data_bytes'] / MIB:.0f}"),
     ]
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
 def cached_table(results: Sequence[Result], tmpfs_mb_s: float) -> str:
@@ -167,7 +174,10 @@ def cached_table(results: Sequence[Result], tmpfs_mb_s: float) -> str:
         ("re-read from page cache (MB/s)", lambda r: f"{r['reread_page_cache_mb_s']:.0f}"),
         ("  / tmpfs `cat`", lambda r: f"{r['reread_page_cache_mb_s'] / tmpfs_mb_s:.0%}"),
     ]
-    return _table(results, rows) + f"\n\n`cat` of the same file on tmpfs: {tmpfs_mb_s:.0f} MB/s."
+    return (
+        figures_table(results, rows)
+        + f"\n\n`cat` of the same file on tmpfs: {tmpfs_mb_s:.0f} MB/s."
+    )
 
 
 def network_by_mode_table(results: Sequence[Result]) -> str:
@@ -182,8 +192,8 @@ def network_by_mode_table(results: Sequence[Result]) -> str:
             lines.append(f"| {r['mode']} | failed | | | |")
             continue
         lines.append(
-            f"| {r['mode']} | {_mb(r['disk_bytes'])} | {_mb(r['playback_fetched_bytes'])} "
-            f"| {_mb(r['pause_fetched_bytes'])} | {r['peak_memory_bytes'] / MIB:.0f} |"
+            f"| {r['mode']} | {mb_text(r['disk_bytes'])} | {mb_text(r['playback_fetched_bytes'])} "
+            f"| {mb_text(r['pause_fetched_bytes'])} | {r['peak_memory_bytes'] / MIB:.0f} |"
         )
     return "\n".join(lines)
 
@@ -192,17 +202,18 @@ def idle_table(results: Sequence[Result], piece_bytes: int) -> str:
     rows = [
         (
             "fetched in 30 s of pause, 25-55 s after playback (MB)",
-            lambda r: _mb(r["idle_window_fetched_bytes"]),
+            lambda r: mb_text(r["idle_window_fetched_bytes"]),
         ),
         ("  in pieces", lambda r: f"{r['idle_window_fetched_bytes'] / piece_bytes:.1f}"),
-        ("first read after 60 s of pause (s)", lambda r: _s(r["resume_read_s"])),
+        ("first read after 60 s of pause (s)", lambda r: seconds_text(r["resume_read_s"])),
         (
             "first read after a full pause (s)",
-            lambda r: _s(r["resume_after_disconnect_s"]) if "resume_after_disconnect_s" in r
+            lambda r: seconds_text(r["resume_after_disconnect_s"])
+            if "resume_after_disconnect_s" in r
             else "-",
         ),
     ]  # fmt: skip
-    return _table(results, rows)
+    return figures_table(results, rows)
 
 
 def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
@@ -221,104 +232,3 @@ def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
     for title, explanation, table in sections:
         parts += [f"## {title}", "", explanation, "", table, ""]
     return "\n".join(parts)
-
-
-def targets(
-    playback: Sequence[Result],
-    scans: Sequence[Result],
-    walks: Sequence[Result],
-    cached: Sequence[Result],
-    pauses: Sequence[Result],
-    tmpfs_mb_s: float,
-    window_bytes: float,
-    piece_bytes: int,
-    real_peer_checks: Sequence[tuple[str, str, bool]] = (),
-) -> str:
-    """torrentfs's figures against the targets it is built to meet, one line each."""
-    ours = _torrentfs(playback), _torrentfs(scans), _torrentfs(walks), _torrentfs(cached)
-    play, scan, walk, cache = ours
-    pause = _torrentfs(pauses)
-    checks: list[tuple[str, str, bool]] = list(real_peer_checks)
-    if play:
-        allowed = 1.5 * play["players_read_bytes"] + window_bytes
-        checks += [
-            ("first 64 KiB within 1.5 s", _s(play["first_64k_s"]), play["first_64k_s"] <= 1.5),
-            ("ffprobe within 3 s", _s(play["ffprobe_s"]), play["ffprobe_s"] <= 3),
-            ("seek-to-60 s frame within 2 s", _s(play["seek_60s_frame_s"]),
-             play["seek_60s_frame_s"] <= 2),
-            ("60 s playback under 61.5 s", _s(play["playback_60s_wall_s"]),
-             play["playback_60s_wall_s"] < 61.5),
-            (f"uploaded at most 1.5 x read + window ({_mb(allowed)} MB)",
-             _mb(play["seeders_uploaded_bytes"]), play["seeders_uploaded_bytes"] <= allowed),
-        ]  # fmt: skip
-    if cache:
-        ratio = cache["reread_page_cache_mb_s"] / tmpfs_mb_s
-        checks.append(("cached reads at least 50% of tmpfs", f"{ratio:.0%}", ratio >= 0.5))
-    if scan:
-        fraction = scan["seeders_uploaded_bytes"] / scan["torrent_bytes"]
-        checks.append(("library scan fetches at most 10%", f"{fraction:.1%}", fraction <= 0.1))
-    if walk:
-        share = walk["walk_mb_s"] / walk["swarm_mb_s"]
-        checks.append(("small-file walk at least 50% of the swarm", f"{share:.0%}", share >= 0.5))
-    if pause:
-        idle_bytes = pause["idle_window_fetched_bytes"]
-        checks.append(
-            (
-                f"fetched in 30 s idle at most 2 pieces ({_mb(2 * piece_bytes)} MB)",
-                _mb(idle_bytes),
-                idle_bytes <= 2 * piece_bytes,
-            )
-        )
-    lines = ["| target | torrentfs | met |", "| --- | --- | --- |"]
-    lines += [f"| {label} | {value} | {'yes' if ok else 'NO'} |" for label, value, ok in checks]
-    return "\n".join(lines)
-
-
-def real_peer_checks(
-    seeder_mix: Sequence[Result],
-    player_runs: Sequence[Result],
-    playback: Sequence[Result],
-    cap_bytes_s: int,
-    pause_bound_bytes: float,
-) -> list[tuple[str, str, bool]]:
-    """The targets against real seeders and players (each seeder kind, mpv, ffmpeg)."""
-    checks: list[tuple[str, str, bool]] = []
-    for row in seeder_mix:
-        plain, mine = row.get("plain", {}), row.get("torrentfs", {})
-        if "rate_bytes_s" not in plain or "rate_bytes_s" not in mine:
-            checks.append((f"{row['kind']}: streams", "failed", False))
-            continue
-        rate, plain_rate = mine["rate_bytes_s"], plain["rate_bytes_s"]
-        bound = plain["first_piece_s"] + 0.5
-        checks += [
-            (f"{row['kind']}: read at least 80% of the cap and 90% of the plain client",
-             f"{rate / cap_bytes_s:.0%}, {rate / plain_rate:.0%}",
-             rate >= 0.8 * cap_bytes_s and rate >= 0.9 * plain_rate),
-            (f"{row['kind']}: first 64 KiB within the plain client's first piece + 0.5 s "
-             f"({_s(bound)})", _s(mine["first_64k_s"]), mine["first_64k_s"] <= bound),
-            (f"{row['kind']}: exit within 5 s of the unmount", _s(mine["exit_s"]),
-             mine["exit_s"] <= 5),
-        ]  # fmt: skip
-        if row["kind"] == "libtorrent defaults":
-            checks.append(
-                ("libtorrent defaults: first 64 KiB within 1 s", _s(mine["first_64k_s"]),
-                 mine["first_64k_s"] <= 1)
-            )  # fmt: skip
-    mpv = _torrentfs(player_runs)
-    if mpv and "seeks_s" in mpv:
-        median = sorted(mpv["seeks_s"])[len(mpv["seeks_s"]) // 2]
-        fetched = mpv["fetched_in_pause_bytes"]
-        checks += [
-            ("mpv: median seek to a new offset within 0.6 s", _s(median), median <= 0.6),
-            (f"fetched in a 60 s mpv pause at most its cache + a window "
-             f"({_mb(pause_bound_bytes)} MB)", _mb(fetched), fetched <= pause_bound_bytes),
-        ]  # fmt: skip
-    play = _torrentfs(playback)
-    if play:
-        frame_s = play["seek_60s_frame_s"]
-        checks.append(("`ffmpeg -ss 60` one frame within 0.5 s", _s(frame_s), frame_s <= 0.5))
-    return checks
-
-
-def _torrentfs(results: Sequence[Result]) -> Result | None:
-    return next((r for r in results if r["client"] == "torrentfs" and "error" not in r), None)

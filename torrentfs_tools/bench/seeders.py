@@ -18,10 +18,9 @@ from typing import Any
 import libtorrent as lt
 
 from torrentfs_tools.bench.clients import BtfsClient
-from torrentfs_tools.foreign import (
-    WEBTORRENT,
+from torrentfs_tools.foreign import WEBTORRENT, ForeignSeeder
+from torrentfs_tools.foreign_clients import (
     Aria2Seeder,
-    ForeignSeeder,
     RtorrentSeeder,
     TransmissionSeeder,
     WebtorrentSeeder,

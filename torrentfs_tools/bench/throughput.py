@@ -11,6 +11,7 @@ from pathlib import Path
 
 from torrentfs_tools.bench import media, scenarios
 from torrentfs_tools.bench.clients import BtfsClient, Client, TorrentfsClient
+from torrentfs_tools.bench.report import figures_table, seconds_text
 
 Result = scenarios.Result
 RunScenario = Callable[..., Result]
@@ -49,17 +50,16 @@ def rate_mb_s(result: Result) -> float:
 
 
 def table(results: Sequence[Result]) -> str:
-    lines = ["| client | read (MiB) | time (s) | rate (MB/s) | peak memory + kept data (MiB) |"]
-    lines.append("| --- | --- | --- | --- | --- |")
-    for r in results:
-        if "error" in r:
-            lines.append(f"| {r['client']} | failed: {r['error']} | | | |")
-            continue
-        lines.append(
-            f"| {r['client']} | {r['read_bytes'] / media.MIB:.0f} | {r['read_s']:.2f} "
-            f"| {rate_mb_s(r):.0f} | {r['peak_private_plus_data_bytes'] / media.MIB:.0f} |"
-        )
-    return "\n".join(lines)
+    rows = [
+        ("read (MiB)", lambda r: f"{r['read_bytes'] / media.MIB:.0f}"),
+        ("read time (s)", lambda r: seconds_text(r["read_s"])),
+        ("rate (MB/s)", lambda r: f"{rate_mb_s(r):.0f}"),
+        (
+            "peak private memory + kept data (MiB)",
+            lambda r: f"{r['peak_private_plus_data_bytes'] / media.MIB:.0f}",
+        ),
+    ]
+    return figures_table(results, rows)
 
 
 def targets(results: Sequence[Result]) -> list[tuple[str, str, bool]]:
