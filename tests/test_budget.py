@@ -15,7 +15,7 @@ def test_victims_are_the_oldest_down_to_half_the_budget():
     assert files.over_budget
     assert files.victims(busy=set()) == [0, 1, 2, 3]
     assert files.victims(busy={1}) == [0, 2, 3, 4]
-    files.forget([0, 2, 3, 4])
+    files.dropped([0, 2, 3, 4])
     assert files.bytes == 400 and not files.over_budget
     # What is left is what the next forget would take, oldest first.
     files.add(6, 700)

@@ -172,7 +172,7 @@ def test_forgotten_pieces_leave_libtorrent_and_requests_made_meanwhile_are_kept(
                 await consumer.piece(torrent, piece)
             torrent.request_piece(100, 5_000)  # keeps something wanted through the forget
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(torrent.forget, [0, 1])
+                nursery.start_soon(torrent.drop_pieces, [0, 1])
                 # Polled at every scheduling round: a rejoin on loopback is quick.
                 await until(lambda: torrent.state is TorrentState.REJOINING, poll_s=0)
                 torrent.request_piece(50, 0)
@@ -198,7 +198,7 @@ def test_a_forget_while_nothing_is_wanted_never_strands_the_next_piece(single_fi
         async def scenario() -> None:
             torrent.start(consumer)
             await consumer.piece(torrent, 0)
-            await torrent.forget([0])
+            await torrent.drop_pieces([0])
             # Long enough for a seed to hang up on a finished torrent's new connection.
             await trio.sleep(SETTLE_S)
             await consumer.piece(torrent, 200)

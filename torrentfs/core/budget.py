@@ -47,6 +47,7 @@ class WorkingFiles:
                 remaining -= size
         return chosen
 
-    def forget(self, pieces: list[int]) -> None:
+    def dropped(self, pieces: list[int]) -> None:
+        """Libtorrent dropped `pieces`: they no longer count."""
         for piece in pieces:
             self.bytes -= self._pieces.pop(piece, 0)

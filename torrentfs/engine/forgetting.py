@@ -16,13 +16,13 @@ class BudgetKeeper:
     def __init__(
         self,
         budget_bytes: int,
-        forget: Callable[[list[int]], Awaitable[bool]],
+        drop: Callable[[list[int]], Awaitable[bool]],
         busy: Container[int],
     ) -> None:
-        """`forget` makes libtorrent drop pieces (False if it could not); `busy` pieces
+        """`drop` makes libtorrent drop pieces (False if it could not); `busy` pieces
         are being waited for and must stay."""
         self._files = WorkingFiles(budget_bytes)
-        self._forget = forget
+        self._drop = drop
         self._busy = busy
         self._over_budget = Wakeup()
 
@@ -48,5 +48,5 @@ class BudgetKeeper:
             if not self._files.over_budget:
                 continue
             victims = self._files.victims(busy=self._busy)
-            if victims and await self._forget(victims):
-                self._files.forget(victims)
+            if victims and await self._drop(victims):
+                self._files.dropped(victims)

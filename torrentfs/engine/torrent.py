@@ -58,7 +58,7 @@ class Torrent:
         self._removal = Removal()
         self._rejoin_due = Wakeup()
         self._budget = (
-            BudgetKeeper(files_budget_bytes, self.forget, self._deadlines)
+            BudgetKeeper(files_budget_bytes, self.drop_pieces, self._deadlines)
             if files_budget_bytes is not None
             else None
         )
@@ -160,7 +160,7 @@ class Torrent:
             async with self._resume.lock:
                 await self._resume.fetch(self._handle)
 
-    async def forget(self, pieces: list[int]) -> bool:
+    async def drop_pieces(self, pieces: list[int]) -> bool:
         """Make libtorrent drop verified `pieces` and free their bytes in the working files.
 
         The bindings offer one way: take the torrent out of the session, punch
