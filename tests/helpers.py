@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from torrentfs.core.config import NetworkSettings
+from torrentfs.core.source import Peer
 from torrentfs.core.status_schema import MountStatus
 from torrentfs.status import read_status
 
@@ -35,6 +37,18 @@ class SampleTorrent:
             for path in sorted(self.root.rglob("*"))
             if path.is_file()
         }
+
+
+def loopback_network(*peers: tuple[str, int]) -> NetworkSettings:
+    """An in-process session's network: 127.0.0.1 only, no discovery, these peers given."""
+    return NetworkSettings(
+        listen="127.0.0.1:0",
+        dht=False,
+        lsd=False,
+        upnp=False,
+        natpmp=False,
+        peers=tuple(Peer(*peer) for peer in peers),
+    )
 
 
 def read_at(path: Path, offset: int, size: int) -> bytes:

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import trio
 
-from tests.helpers import SEEDER_ADDRESS, SampleTorrent
-from torrentfs.core.config import NetworkSettings, StorageMode
+from tests.helpers import SEEDER_ADDRESS, SampleTorrent, loopback_network
+from torrentfs.core.config import StorageMode
 from torrentfs.core.layout import TorrentLayout
-from torrentfs.core.source import Peer, parse_source
+from torrentfs.core.source import parse_source
 from torrentfs.engine.lifecycle import TorrentState
 from torrentfs.engine.session import Session
 from torrentfs.engine.storage import Storage
@@ -62,13 +62,6 @@ def state_of(torrent: Torrent) -> TorrentState:
     return torrent.state
 
 
-def _network(*seeders: Seeder) -> NetworkSettings:
-    peers = tuple(Peer(*seeder.endpoint) for seeder in seeders)
-    return NetworkSettings(
-        listen="127.0.0.1:0", dht=False, lsd=False, upnp=False, natpmp=False, peers=peers
-    )
-
-
 @contextlib.contextmanager
 def _storage(mode: StorageMode = StorageMode.MEMORY) -> Iterator[Storage]:
     storage = Storage(mode)
@@ -85,7 +78,7 @@ def _seeded_torrent(
     """`sample`'s .torrent in a session that knows one loopback seeder of it."""
     with (
         Seeder(sample.data, sample.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network(seeder)) as session,
+        Session(loopback_network(seeder.endpoint)) as session,
         _storage() as storage,
     ):
         source = parse_source(str(sample.torrent_path))
@@ -116,7 +109,7 @@ def test_a_magnet_waits_for_metadata_then_delivers_pieces(single_file):
     consumer = _Consumer()
     with (
         Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
-        Session(_network()) as session,
+        Session(loopback_network()) as session,
         _storage() as storage,
     ):
         magnet = magnet_for(single_file.data, [seeder.endpoint])
@@ -239,7 +232,7 @@ def test_bans_are_lifted_once_they_leave_no_peer(single_file, tmp_path, caplog):
             Seeder(single_file.data, tmp_path, SEEDER_ADDRESS, verify=False)
         )
         address = liar.endpoint
-        with Session(_network(liar)) as session, _storage() as storage:
+        with Session(loopback_network(liar.endpoint)) as session, _storage() as storage:
             torrent = session.add_torrent(parse_source(str(single_file.torrent_path)), storage)
 
             async def scenario() -> None:
@@ -259,7 +252,7 @@ def test_two_torrents_in_one_session_are_read_at_once(single_file, multi_file):
     with (
         Seeder(single_file.data, single_file.parent, SEEDER_ADDRESS) as seeder,
         Seeder(multi_file.data, multi_file.parent, SECOND_SEEDER_ADDRESS) as other,
-        Session(_network(seeder, other)) as session,
+        Session(loopback_network(seeder.endpoint, other.endpoint)) as session,
         _storage() as storage,
         _storage() as other_storage,
     ):

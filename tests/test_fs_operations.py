@@ -16,9 +16,9 @@ import pyfuse3
 import pytest
 import trio
 
-from tests.helpers import SEEDER_ADDRESS
-from torrentfs.core.config import NetworkSettings, Settings
-from torrentfs.core.source import Peer, parse_source
+from tests.helpers import SEEDER_ADDRESS, loopback_network
+from torrentfs.core.config import Settings
+from torrentfs.core.source import parse_source
 from torrentfs.core.status_schema import STATUS_XATTR
 from torrentfs.core.tree import ROOT_INODE
 from torrentfs.engine.session import Session
@@ -41,14 +41,7 @@ def _with_operations(
     sample, scenario: Callable[[TorrentOperations, pyfuse3.RequestContext], Awaitable[None]]
 ) -> None:
     with Seeder(sample.data, sample.parent, SEEDER_ADDRESS) as seeder:
-        network = NetworkSettings(
-            listen="127.0.0.1:0",
-            dht=False,
-            lsd=False,
-            upnp=False,
-            natpmp=False,
-            peers=(Peer(*seeder.endpoint),),
-        )
+        network = loopback_network(seeder.endpoint)
         settings = Settings(network=network)
         storage = Storage(settings.storage.mode)
         try:

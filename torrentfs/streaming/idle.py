@@ -22,6 +22,7 @@ from typing import Protocol
 import trio
 
 from torrentfs.core.config import IdleSettings
+from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,10 @@ class IdleWatch:
         self._last_read = 0.0
         # Set when a read ends: `run()` waits for it when only a read can
         # start the next quiet stretch.
-        self._read_ended = trio.Event()
+        self._read_ended = Wakeup()
         # Set when a read wakes the watch: `run()` may be sleeping until a
         # disconnect that is no longer due, and must plan the next idle.
-        self._woken = trio.Event()
+        self._woken = Wakeup()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -92,10 +93,10 @@ class IdleWatch:
         while True:
             due_at = self._next_transition_at()
             if due_at == math.inf:
-                self._read_ended = trio.Event()
+                self._read_ended.clear()
                 await self._read_ended.wait()
             elif trio.current_time() < due_at:
-                self._woken = trio.Event()
+                self._woken.clear()
                 with trio.move_on_at(due_at):
                     await self._woken.wait()
             else:
