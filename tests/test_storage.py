@@ -43,16 +43,18 @@ def test_memory_storage_lives_in_ram_and_goes_away(tmp_path):
     storage = Storage(StorageMode.MEMORY)
     folder = storage.prepare("cd" * 20)
     assert mountinfo.filesystem_type(os.path.realpath(folder), mountinfo.read()) == "tmpfs"
-    assert folder.name == str(os.getpid())
+    # One folder per torrent, in one folder per running mount.
+    assert (folder.parent.name, folder.name) == (str(os.getpid()), "cd" * 20)
     storage.save_resume_data(b"ignored")
     assert storage.load_resume_data() is None
     storage.close()
     assert not folder.exists()
+    assert not folder.parent.exists()  # the mount's folder goes with its last torrent
 
 
 def test_stale_memory_folders_of_dead_processes_are_removed():
     first = Storage(StorageMode.MEMORY)
-    root = first.prepare("ef" * 20).parent
+    root = first.prepare("ef" * 20).parent.parent
     stale = root / "999999999"  # no such process
     stale.mkdir()
     (stale / "piece").write_bytes(b"x" * 4096)

@@ -43,15 +43,17 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
     mount = commands.add_parser(
         "mount",
-        help="mount a torrent and serve it until unmounted",
+        help="mount a torrent, or a folder of them, and serve it until unmounted",
         description="Mount SOURCE at MOUNTPOINT in the foreground until `fusermount3 -u "
-        "MOUNTPOINT`, Ctrl-C or SIGTERM.",
+        "MOUNTPOINT`, Ctrl-C or SIGTERM. A folder as SOURCE is a library: each .torrent "
+        "or .magnet file in it (added or removed at any time) is a folder of the mount.",
     )
     mount.add_argument(
         "source",
         nargs="?",
         metavar="SOURCE",
-        help="magnet link, .torrent file or info-hash (or `source` in --config)",
+        help="magnet link, .torrent file, info-hash, or a folder of .torrent and .magnet "
+        "files (or `source` in --config)",
     )
     mount.add_argument(
         "mountpoint",
@@ -213,6 +215,25 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     status.add_argument("mountpoint", metavar="MOUNTPOINT", help="where torrentfs is mounted")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    add = commands.add_parser(
+        "add",
+        help="add torrents to a running library",
+        description="Put each SOURCE in the library's watch folder and print the folder the "
+        "mount shows it as.",
+    )
+    add.add_argument("mountpoint", metavar="MOUNTPOINT", help="where the library is mounted")
+    add.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="a .torrent file, magnet link or info-hash"
+    )
+    remove = commands.add_parser(
+        "remove",
+        help="remove a torrent from a running library",
+        description="Delete the watch-folder files of the torrent shown as NAME (or with "
+        "this info-hash); files open in it read on until closed.",
+    )
+    remove.add_argument("mountpoint", metavar="MOUNTPOINT", help="where the library is mounted")
+    remove.add_argument("name", metavar="NAME-OR-HASH", help="its folder name or info-hash")
     return parser, mount
 
 

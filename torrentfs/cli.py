@@ -1,4 +1,4 @@
-"""The command line: `torrentfs mount`, `torrentfs status`.
+"""The command line: `torrentfs mount`, `status`, and a library's `add` and `remove`.
 
 Parses arguments into `Settings`, runs the subcommand, and turns a UserError
 into one line on stderr and exit code 2.
@@ -139,10 +139,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "mount":
+        if Path(args.source).is_dir():
+            from torrentfs.fuse.library_mount import run_library
+
+            run_library(Path(args.source), Path(args.mountpoint), settings_from_args(args))
+            return 0
         from torrentfs.fuse.mount import run_mount
 
         run_mount(parse_source(args.source), Path(args.mountpoint), settings_from_args(args))
         return 0
+    if args.command in ("add", "remove"):
+        from torrentfs import library_commands
+
+        if args.command == "add":
+            return library_commands.add(Path(args.mountpoint), args.sources)
+        return library_commands.remove(Path(args.mountpoint), args.name)
     if args.command == "status":
         from torrentfs.status import show_status
 

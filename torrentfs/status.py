@@ -12,14 +12,33 @@ from pathlib import Path
 from typing import cast
 
 from torrentfs.core.errors import UserError
-from torrentfs.core.status_schema import STATUS_XATTR, MountStatus, ReaderStatus
+from torrentfs.core.status_schema import (
+    STATUS_XATTR,
+    LibraryStatus,
+    MountStatus,
+    ReaderStatus,
+)
 
 MB = 1e6
+# The key only a library's status has.
+LIBRARY_KEY = "watch_folder"
 MIB = 1 << 20
 
 
 def read_status(mountpoint: Path) -> MountStatus:
-    """The status a torrentfs mount publishes; raises UserError if there is none."""
+    """The status a single-torrent mount publishes; raises UserError if there is none."""
+    return cast(MountStatus, _read(mountpoint))
+
+
+def read_library_status(mountpoint: Path) -> LibraryStatus:
+    """The status a library mount publishes; raises UserError if it is not a library."""
+    status = _read(mountpoint)
+    if LIBRARY_KEY not in status:
+        raise UserError(f"{mountpoint} is a torrentfs mount of one torrent, not a library")
+    return cast(LibraryStatus, status)
+
+
+def _read(mountpoint: Path) -> dict[str, object]:
     try:
         raw = os.getxattr(mountpoint, STATUS_XATTR)
     except FileNotFoundError:
@@ -33,12 +52,17 @@ def read_status(mountpoint: Path) -> MountStatus:
         if error.errno in (errno.ENODATA, errno.ENOTSUP):
             raise UserError(f"{mountpoint} is not a torrentfs mount") from None
         raise UserError(f"cannot read the status of {mountpoint}: {error.strerror}") from None
-    return cast(MountStatus, json.loads(raw))
+    return cast(dict[str, object], json.loads(raw))
 
 
 def show_status(mountpoint: Path, as_json: bool) -> int:
-    status = read_status(mountpoint)
-    print(json.dumps(status, indent=2) if as_json else format_status(status))
+    status = _read(mountpoint)
+    if as_json:
+        print(json.dumps(status, indent=2))
+    elif LIBRARY_KEY in status:
+        print(format_library(cast(LibraryStatus, status)))
+    else:
+        print(format_status(cast(MountStatus, status)))
     return 0
 
 
@@ -78,6 +102,34 @@ def one_line(status: MountStatus) -> str:
     store = status.get("store")
     if store is not None:
         line += f", RAM store {store['bytes'] / MIB:.0f}/{store['budget_bytes'] / MIB:.0f} MiB"
+    return line
+
+
+def format_library(status: LibraryStatus) -> str:
+    """One line per torrent, then the files the library could not use."""
+    torrents = status["torrents"]
+    lines = [f"library of {status['watch_folder']}: {len(torrents)} torrents"]
+    for torrent in torrents:
+        line = f"  {torrent['folder']}  {torrent['state']}"
+        mount = torrent["status"]
+        if mount is not None:
+            line += (
+                f", {mount['download_rate'] / MB:.1f} MB/s down, {mount['peers']} peers, "
+                f"{len(mount.get('open_files') or [])} open files"
+            )
+        lines.append(line)
+    for rejected in status["rejected"]:
+        lines.append(f"  rejected {rejected['file']}: {rejected['reason']}")
+    return "\n".join(lines)
+
+
+def library_line(status: LibraryStatus) -> str:
+    """The summary systemd shows for a library."""
+    active = [t for t in status["torrents"] if t["status"] is not None]
+    rate = sum(t["status"]["download_rate"] for t in active if t["status"] is not None)
+    line = f"{len(status['torrents'])} torrents, {len(active)} active, {rate / MB:.1f} MB/s down"
+    if status["rejected"]:
+        line += f", {len(status['rejected'])} files rejected"
     return line
 
 

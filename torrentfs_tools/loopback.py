@@ -143,6 +143,11 @@ class Seeder(Closing):
     def endpoint(self) -> tuple[str, int]:
         return (self.address, self.port)
 
+    def peer_count(self) -> int:
+        """Peers connected to this seeder now."""
+        peers: int = self._handle.status().num_peers
+        return peers
+
     def uploaded_bytes(self) -> int:
         """Payload bytes this seeder has sent since it started."""
         uploaded: int = self._handle.status().total_payload_upload

@@ -15,3 +15,11 @@ class UserError(Exception):
         # User input quoted in the message may hold newlines or other control
         # characters; shown escaped, the message stays one line.
         super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
+
+class DuplicateTorrent(UserError):
+    """A torrent added to a session that already holds it (`info_hash`)."""
+
+    def __init__(self, message: str, info_hash: str) -> None:
+        super().__init__(message)
+        self.info_hash = info_hash

@@ -89,6 +89,17 @@ def parse_source(text: str) -> Source:
     return _read_torrent_file(Path(text))
 
 
+def parse_link(text: str) -> Source:
+    """A magnet link or a bare info-hash (never a file name); raises UserError."""
+    stripped = text.strip()
+    if stripped.lower().startswith("magnet:"):
+        return parse_magnet(stripped)
+    info_hash = _parse_bare_info_hash(stripped)
+    if info_hash is None:
+        raise UserError(f"{stripped[:80]!r} is neither a magnet link nor an info-hash")
+    return info_hash
+
+
 def parse_peer(text: str) -> Peer:
     """Parse "host:port" or "[v6]:port"; raises UserError."""
     host, sep, port_text = text.rpartition(":")
@@ -194,7 +205,8 @@ def _read_torrent_file(path: Path) -> Source:
                 "(40 hex or 32 base32 characters; 64 hex for v2)"
             ) from None
         raise UserError(
-            f"no such file: {path} (SOURCE is a magnet link, a .torrent file or an info-hash)"
+            f"no such file: {path} (SOURCE is a magnet link, a .torrent file, an info-hash or a "
+            "folder of .torrent and .magnet files)"
         ) from None
     except PermissionError:
         raise UserError(f"cannot read {path}: permission denied") from None

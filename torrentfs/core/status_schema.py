@@ -59,3 +59,27 @@ class MountStatus(TorrentStatus):
     libtorrent_wanted_pieces: NotRequired[list[int]]
     cache_bytes: NotRequired[int]
     open_files: NotRequired[list[ReaderStatus]]
+
+
+class LibraryTorrentStatus(TypedDict):
+    """One torrent of a library: its folder, the watch-folder files naming it, and (while it
+    is in the session) its mount status."""
+
+    folder: str
+    files: list[str]
+    info_hash: str
+    state: str
+    status: MountStatus | None
+
+
+class RejectedFile(TypedDict):
+    file: str
+    reason: str
+
+
+class LibraryStatus(TypedDict):
+    """A library mount: its watch folder, its torrents, and the files it could not use."""
+
+    watch_folder: str
+    torrents: list[LibraryTorrentStatus]
+    rejected: list[RejectedFile]

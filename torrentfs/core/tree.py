@@ -76,14 +76,14 @@ class FileTree:
         directory = self._nodes[ROOT_INODE]
         for component in components[:-1]:
             directory = self._directory_child(directory, component)
-        name = _unique_name(directory, components[-1])
+        name = unique_name(directory, components[-1])
         self._new_node(name, directory, entry)
 
     def _directory_child(self, directory: Node, name: str) -> Node:
         existing = directory.children.get(name)
         if existing is not None and self._nodes[existing].is_dir:
             return self._nodes[existing]
-        return self._new_node(_unique_name(directory, name), directory, None)
+        return self._new_node(unique_name(directory, name), directory, None)
 
     def _new_node(self, name: str, parent: Node, entry: FileEntry | None) -> Node:
         node = Node(len(self._nodes) + 1, name, parent.inode, entry)
@@ -114,7 +114,8 @@ def sanitize_name(component: str) -> str:
     return name
 
 
-def _unique_name(directory: Node, name: str) -> str:
+def unique_name(directory: Node, name: str) -> str:
+    """`name`, or with " (2)", " (3)"... before its extension if `directory` has it."""
     if name not in directory.children:
         return name
     stem, dot, extension = name.rpartition(".")

@@ -10,7 +10,7 @@ import trio
 
 from torrentfs.core.closing import Closing
 from torrentfs.core.config import NetworkSettings
-from torrentfs.core.errors import UserError
+from torrentfs.core.errors import DuplicateTorrent
 from torrentfs.core.source import Source, resolve_peer
 from torrentfs.engine import add_params, settings
 from torrentfs.engine.lifecycle import Background
@@ -51,7 +51,7 @@ class Session(Closing):
         params = add_params.from_source(source, self._network)
         info_hash = add_params.hex_info_hash(params.info_hashes)
         if info_hash in self._torrents:
-            raise UserError(f"{source.label} is already in the session")
+            raise DuplicateTorrent(f"{source.label} is already in the session", info_hash)
         given_peers = [resolve_peer(peer) for peer in (*source.peers, *self._network.peers)]
         params.save_path = str(storage.prepare(info_hash))
         params = add_params.resumed(params, storage.load_resume_data())
@@ -62,6 +62,11 @@ class Session(Closing):
         if self._nursery is not None:
             self._nursery.start_soon(torrent.run)
         return torrent
+
+    def remove_torrent(self, torrent: Torrent) -> None:
+        """Take `torrent` out of the session for good."""
+        torrent.close()
+        self._torrents.pop(torrent.info_hash, None)
 
     def torrents(self) -> list[Torrent]:
         return list(self._torrents.values())

@@ -78,7 +78,7 @@ class Storage:
     def prepare(self, info_hash: str) -> Path:
         """Create and return the folder for this torrent's files."""
         if self.mode is StorageMode.MEMORY:
-            self.save_path = _new_memory_workdir()
+            self.save_path = _new_memory_workdir(info_hash)
         else:
             self.save_path = (self.cache_dir or disk_cache_root()) / info_hash
             try:
@@ -112,13 +112,19 @@ class Storage:
         """Memory mode: remove the working files. Disk mode keeps them."""
         if self.mode is StorageMode.MEMORY and self.save_path is not None:
             shutil.rmtree(self.save_path, ignore_errors=True)
+            # The process's folder goes with its last torrent.
+            with contextlib.suppress(OSError):
+                self.save_path.parent.rmdir()
 
 
-def _new_memory_workdir() -> Path:
+def _new_memory_workdir(info_hash: str) -> Path:
+    """A fresh folder for one torrent, in this process's folder (one per running mount)."""
     root = memory_root()
     root.mkdir(mode=0o700, exist_ok=True)
     _remove_stale_workdirs(root)
-    path = root / str(os.getpid())
+    process_dir = root / str(os.getpid())
+    process_dir.mkdir(mode=0o700, exist_ok=True)
+    path = process_dir / info_hash
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(mode=0o700)
     return path

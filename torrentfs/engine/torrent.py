@@ -63,7 +63,10 @@ class Torrent:
             else None
         )
         self._file_paths: list[Path] = []
+        # Known from the start for a .torrent (or resume data), else from the metadata.
         self.layout: TorrentLayout | None = None
+        if params.ti is not None:
+            self._learn_files(params.ti, Path(params.save_path))
         self._last_status = status.not_started(self.info_hash, params.ti is not None)
 
     @property
@@ -79,9 +82,9 @@ class Torrent:
         """
         assert self._life.state is TorrentState.CREATED, "a torrent starts once"
         self._listener = listener
-        if self._params.ti is not None:
-            self._metadata_known(self._params.ti, Path(self._params.save_path))
-            if self._budget is not None and self.layout is not None:
+        if self.layout is not None:
+            self._consumer = listener.metadata_ready(self.layout)
+            if self._budget is not None:
                 # Disk mode: what an earlier mount left counts against the limit.
                 self._budget.count_resumed(self._params.have_pieces, self.layout)
         self._add(self._params, TorrentState.ACTIVE)
@@ -263,11 +266,9 @@ class Torrent:
     def _in_session_handle(self) -> lt.torrent_handle | None:
         return self._handle if self._life.in_session else None
 
-    def _metadata_known(self, info: lt.torrent_info, save_path: Path) -> None:
-        assert self._listener is not None
+    def _learn_files(self, info: lt.torrent_info, save_path: Path) -> None:
         self._file_paths = add_params.file_paths(info, save_path)
         self.layout = add_params.layout_from_torrent_info(info)
-        self._consumer = self._listener.metadata_ready(self.layout)
 
     # Alerts (the session passes on those of this torrent)
 
@@ -306,8 +307,9 @@ class Torrent:
     def _metadata_received(self) -> None:
         info = self._handle.torrent_file()
         assert info is not None, "the metadata has come"
-        self._metadata_known(info, Path(self._handle.status().save_path))
-        assert self.layout is not None
+        self._learn_files(info, Path(self._handle.status().save_path))
+        assert self.layout is not None and self._listener is not None
+        self._consumer = self._listener.metadata_ready(self.layout)
         log.info(
             "metadata received: %s, %d files, %d pieces of %d KiB",
             self.layout.name,

@@ -1,4 +1,7 @@
-"""The FUSE operations: translate kernel requests into questions to `TorrentContent`.
+"""The FUSE operations: translate kernel requests into questions to the mount's content.
+
+The content is a `TorrentContent` (one torrent) or a `Library` (a folder per
+torrent); both answer the `MountContent` protocol.
 
 Read-only by construction: anything that would change the tree or a file's
 bytes answers EROFS. Attributes are derived from the torrent (sizes, a stable
@@ -14,15 +17,54 @@ import os
 import stat
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import pyfuse3
 
-from torrentfs.core.status_schema import STATUS_XATTR
-from torrentfs.core.tree import ROOT_INODE, FileTree, Node
-from torrentfs.streaming.content import MetadataTimeout, ReadTimeout, TorrentContent
+from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.status_schema import STATUS_XATTR, LibraryStatus, MountStatus
+from torrentfs.core.tree import ROOT_INODE, Node
+from torrentfs.streaming.content import MetadataTimeout, ReadTimeout
 
 log = logging.getLogger(__name__)
+
+
+class Tree(Protocol):
+    def node(self, inode: int) -> Node | None: ...
+
+    def lookup(self, parent: int, name: str) -> Node | None: ...
+
+    def children(self, inode: int) -> list[Node]: ...
+
+    def __len__(self) -> int: ...
+
+
+class MountContent(Protocol):
+    """What the operations ask of what a mount shows."""
+
+    @property
+    def tree(self) -> Tree | None: ...
+
+    @property
+    def layout(self) -> TorrentLayout | None:
+        """The one torrent's layout (for file times); None for a library."""
+
+    @property
+    def top_level_changes(self) -> bool:
+        """Whether the root's entries come and go while mounted (a library)."""
+
+    async def wait_tree(self) -> Tree: ...
+
+    def open_file(self, node: Node) -> int: ...
+
+    async def read(self, handle: int, offset: int, size: int) -> bytes: ...
+
+    def close_file(self, handle: int) -> None: ...
+
+    def file_progress(self, node: Node) -> float: ...
+
+    def status(self) -> MountStatus | LibraryStatus: ...
+
 
 # Torrent content never changes: let the kernel cache entries and attributes.
 CACHE_TIMEOUT_S = 3600.0
@@ -66,7 +108,7 @@ def _bug_is_eio(
 class TorrentOperations(pyfuse3.Operations):
     """pyfuse3 request handlers over one torrent's content."""
 
-    def __init__(self, content: TorrentContent) -> None:
+    def __init__(self, content: MountContent) -> None:
         super().__init__()
         self._content = content
         self._uid = os.getuid()
@@ -176,14 +218,14 @@ class TorrentOperations(pyfuse3.Operations):
         # Inodes live as long as the mount; there is nothing to release.
         return None
 
-    async def _tree(self) -> FileTree:
+    async def _tree(self) -> Tree:
         try:
             return await self._content.wait_tree()
         except MetadataTimeout:
             raise pyfuse3.FUSEError(errno.EIO) from None
 
     @staticmethod
-    def _node(tree: FileTree, inode: int) -> Node:
+    def _node(tree: Tree, inode: int) -> Node:
         node = tree.node(inode)
         if node is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
@@ -207,7 +249,10 @@ class TorrentOperations(pyfuse3.Operations):
             attributes.st_size = node.file.size
         attributes.st_blksize = PREFERRED_IO_SIZE
         attributes.st_blocks = -(-attributes.st_size // BLOCK_SIZE)
-        timeout = ROOT_ATTR_TIMEOUT_S if node.inode == ROOT_INODE else CACHE_TIMEOUT_S
+        changes = node.inode == ROOT_INODE or (
+            self._content.top_level_changes and node.parent == ROOT_INODE
+        )
+        timeout = ROOT_ATTR_TIMEOUT_S if changes else CACHE_TIMEOUT_S
         attributes.attr_timeout = timeout
         attributes.entry_timeout = timeout
         return attributes

@@ -110,6 +110,8 @@ class TorrentContent:
     def layout(self) -> TorrentLayout | None:
         return self._known.layout if self._known else None
 
+    top_level_changes = False
+
     @property
     def tree(self) -> FileTree | None:
         """The file tree, or None while the metadata is still missing."""

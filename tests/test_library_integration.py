@@ -1,0 +1,156 @@
+"""Library mounts: a folder of .torrent and .magnet files as one mount, a folder per torrent.
+
+Real mounts against loopback seeders: the watch folder followed at runtime,
+`torrentfs add` and `remove`, files that are not torrents, torrents started
+only when read, and a torrent removed while one of its files is open.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import read_at
+from torrentfs.core.status_schema import LibraryStatus
+from torrentfs.status import read_library_status
+from torrentfs_tools.loopback import Seeder, magnet_for
+
+pytestmark = pytest.mark.mount
+
+SECOND_SEEDER_ADDRESS = "127.0.0.3"
+# The mount scans its watch folder twice a second; a change shows within this.
+LISTED_WITHIN_S = 10.0
+# Long enough for a torrent that was started to have dialed its seeder.
+QUIET_S = 3.0
+POLL_S = 0.1
+
+
+def _torrentfs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "torrentfs", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+def _until_listed(mountpoint: Path, expected: set[str]) -> set[str]:
+    """The mount's top-level names once they are `expected`, or as they are after the limit."""
+    deadline = time.monotonic() + LISTED_WITHIN_S
+    while True:
+        names = set(os.listdir(mountpoint))
+        if names == expected or time.monotonic() > deadline:
+            return names
+        time.sleep(POLL_S)
+
+
+def _status(mountpoint: Path) -> LibraryStatus:
+    return read_library_status(mountpoint)
+
+
+def _watch_folder(tmp_path: Path, *samples) -> Path:
+    folder = tmp_path / "watch"
+    folder.mkdir()
+    for sample in samples:
+        shutil.copy(sample.torrent_path, folder)
+    return folder
+
+
+def test_a_library_shows_a_folder_per_torrent_and_follows_its_watch_folder(
+    single_file, multi_file, mount, tmp_path
+):
+    watch = _watch_folder(tmp_path, single_file, multi_file)
+    (watch / "notes.txt").write_text("not a torrent")
+    with (
+        Seeder(single_file.data, single_file.parent, "127.0.0.2") as one,
+        Seeder(multi_file.data, multi_file.parent, SECOND_SEEDER_ADDRESS) as other,
+    ):
+        mounted = mount(watch, "--peer", one.peer, "--peer", other.peer)
+        root = mounted.mountpoint
+        assert set(os.listdir(root)) == {"movie.bin", "Album"}
+        movie = single_file.root.read_bytes()
+        assert read_at(root / "movie.bin" / "movie.bin", 1000, 70_000) == movie[1000:71_000]
+        for relative, data in multi_file.files().items():
+            assert (root / "Album" / relative).read_bytes() == data, relative
+        [rejected] = _status(root)["rejected"]
+        assert rejected["file"] == "notes.txt" and "neither a .torrent" in rejected["reason"]
+
+        (watch / multi_file.torrent_path.name).unlink()
+        assert _until_listed(root, {"movie.bin"}) == {"movie.bin"}
+        added = _torrentfs("add", str(root), str(multi_file.torrent_path))
+        assert (added.returncode, added.stdout) == (0, "Album\n"), added.stderr
+        assert set(os.listdir(root)) == {"movie.bin", "Album"}
+        assert (root / "Album" / "cover.jpg").read_bytes() == multi_file.files()["cover.jpg"]
+        removed = _torrentfs("remove", str(root), "Album")
+        assert (removed.returncode, removed.stdout) == (0, "Album\n"), removed.stderr
+        assert _until_listed(root, {"movie.bin"}) == {"movie.bin"}
+        missing = _torrentfs("remove", str(root), "Album")
+        assert missing.returncode == 2 and "no torrent named 'Album'" in missing.stderr
+        assert mounted.unmount() == 0
+
+
+def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mount, tmp_path):
+    watch = _watch_folder(tmp_path, single_file)
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        mounted = mount(watch, "--peer", seeder.peer)
+        folder = mounted.mountpoint / "movie.bin"
+        # Listing and stat cost nothing: no connection, nothing sent.
+        assert os.listdir(folder) == ["movie.bin"]
+        assert (folder / "movie.bin").stat().st_size == single_file.root.stat().st_size
+        deadline = time.monotonic() + QUIET_S
+        while time.monotonic() < deadline:
+            assert seeder.peer_count() == 0
+            time.sleep(POLL_S)
+        assert [t["state"] for t in _status(mounted.mountpoint)["torrents"]] == ["not active"]
+        assert read_at(folder / "movie.bin", 0, 100) == single_file.root.read_bytes()[:100]
+        assert seeder.uploaded_bytes() > 0
+        assert [t["state"] for t in _status(mounted.mountpoint)["torrents"]] == ["streaming"]
+        assert mounted.unmount() == 0
+
+
+def test_a_file_open_when_its_torrent_is_removed_reads_on_until_closed(
+    single_file, mount, tmp_path
+):
+    watch = _watch_folder(tmp_path, single_file)
+    movie = single_file.root.read_bytes()
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        mounted = mount(watch, "--peer", seeder.peer)
+        with (mounted.mountpoint / "movie.bin" / "movie.bin").open("rb", buffering=0) as handle:
+            assert handle.read(1000) == movie[:1000]
+            (watch / single_file.torrent_path.name).unlink()
+            assert _until_listed(mounted.mountpoint, set()) == set()
+            handle.seek(len(movie) - 5000)
+            assert handle.read(5000) == movie[-5000:]
+        assert _status(mounted.mountpoint)["torrents"] == []
+        assert mounted.unmount() == 0
+
+
+def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(
+    single_file, mount, tmp_path
+):
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        link = magnet_for(single_file.data, [seeder.endpoint]) + "&dn=Film"
+        (watch / "film.magnet").write_text(link + "\n")
+        mounted = mount(watch)
+        folder = mounted.mountpoint / "Film"
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while not os.listdir(folder) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert os.listdir(folder) == ["movie.bin"]
+        assert read_at(folder / "movie.bin", 0, 4096) == single_file.root.read_bytes()[:4096]
+        assert mounted.unmount() == 0
+
+
+def test_a_missing_watch_folder_is_one_line_and_exit_2(tmp_path):
+    watch = tmp_path / "watch"
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    result = _torrentfs("mount", str(watch), str(mountpoint), "--no-dht", "--listen", "127.0.0.1:0")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"torrentfs: error: no such file: {watch} ")
+    assert "a folder of .torrent and .magnet files" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not os.path.ismount(mountpoint)

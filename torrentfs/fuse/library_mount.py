@@ -1,0 +1,94 @@
+"""The life of a library mount: a watch folder's torrents, one folder each, in one session."""
+
+import functools
+import logging
+import re
+from pathlib import Path
+
+import trio
+
+from torrentfs.core.config import Settings, working_files_budget
+from torrentfs.core.source import Source
+from torrentfs.engine.lifecycle import Background
+from torrentfs.engine.session import Session
+from torrentfs.engine.storage import Storage
+from torrentfs.engine.torrent import Torrent
+from torrentfs.fuse.notify import Notifier
+from torrentfs.fuse.operations import TorrentOperations
+from torrentfs.fuse.serving import (
+    Interrupted,
+    prepared_mountpoint,
+    serve,
+    serve_until_stopped,
+    shutdown_signals,
+)
+from torrentfs.status import library_line
+from torrentfs.streaming.library import Library, LibraryTorrent
+
+log = logging.getLogger(__name__)
+
+
+class _LibrarySession:
+    """The engine's session as the library uses it: a storage folder per torrent."""
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self._session = session
+        self._settings = settings
+        self._storages: dict[str, Storage] = {}
+
+    def add(self, source: Source) -> LibraryTorrent:
+        settings = self._settings
+        storage = Storage(settings.storage.mode, settings.storage.cache_dir)
+        torrent = self._session.add_torrent(
+            source,
+            storage,
+            Background(settings.storage.download_all, settings.idle.download_all_while_idle),
+            working_files_budget(settings),
+        )
+        self._storages[torrent.info_hash] = storage
+        return torrent
+
+    def remove(self, torrent: LibraryTorrent) -> None:
+        assert isinstance(torrent, Torrent)
+        self._session.remove_torrent(torrent)
+        storage = self._storages.pop(torrent.info_hash, None)
+        if storage is not None:
+            storage.close()
+
+    def close(self) -> None:
+        for storage in self._storages.values():
+            storage.close()
+
+
+def library_options(watch_folder: Path, settings: Settings) -> set[str]:
+    """Mount options: read-only, named after the watch folder in `mount` and `df`."""
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", watch_folder.name)[:64]
+    options = {"ro", "default_permissions", f"fsname=torrentfs:{label}", "subtype=torrentfs"}
+    if settings.allow_other:
+        options.add("allow_other")
+    return options
+
+
+def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> None:
+    """Mount the torrents of `watch_folder` at `mountpoint` until unmounted or signalled."""
+    mountpoint = prepared_mountpoint(mountpoint, settings.force)
+    with shutdown_signals(), Session(settings.network) as session:
+        torrents = _LibrarySession(session, settings)
+        try:
+            library = Library(watch_folder, torrents, settings)
+            tasks = functools.partial(_serve, session, library, mountpoint)
+            options = library_options(watch_folder, settings)
+            serve(TorrentOperations(library), mountpoint, options, tasks)
+        except Interrupted:
+            log.info("stopped by a signal before the mount was up")
+        finally:
+            torrents.close()
+
+
+async def _serve(
+    session: Session, library: Library, mountpoint: Path, nursery: trio.Nursery, notifier: Notifier
+) -> None:
+    log.info("mounted the library %s at %s", library.watch_folder, mountpoint)
+    nursery.start_soon(session.run)
+    nursery.start_soon(library.run)
+    await serve_until_stopped(nursery, mountpoint, lambda: library_line(library.status()), notifier)

@@ -1,0 +1,257 @@
+"""A library: the torrents a watch folder names, one folder each, started when first read.
+
+`Library` watches its folder (a `.torrent` or `.magnet` file per torrent),
+shows one folder per torrent (`core.library_tree`), and answers the FUSE
+layer as `TorrentContent` does for a single torrent. A torrent with its
+metadata at hand is created in the session but not started: listing and
+`stat` cost nothing, and the first open starts it. A magnet starts at once,
+since its files are unknown until peers send the metadata. A file removed
+from the folder takes its torrent's folder away at once; a file still open
+in it reads on until closed, and the torrent goes then.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import trio
+
+from torrentfs.core.config import Settings
+from torrentfs.core.errors import DuplicateTorrent, UserError
+from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.library_tree import LibraryTree, split_inode
+from torrentfs.core.source import Source
+from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus, RejectedFile
+from torrentfs.core.tree import FileTree, Node
+from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, scan, source_of
+from torrentfs.streaming.content import TorrentContent, TorrentEngine
+
+log = logging.getLogger(__name__)
+
+# How often the watch folder is listed: a file put there shows within twice this.
+WATCH_INTERVAL_S = 0.5
+NOT_STARTED = "not active"
+
+
+class LibraryTorrent(TorrentEngine, Protocol):
+    """What the library needs of a torrent beyond what its content does."""
+
+    info_hash: str
+    layout: TorrentLayout | None
+
+    def start(self, listener: TorrentContent) -> None: ...
+
+
+class TorrentSession(Protocol):
+    """Where the library's torrents live (the engine's session, with storage for each)."""
+
+    def add(self, source: Source) -> LibraryTorrent:
+        """A torrent for `source`, not started; raises UserError if libtorrent refuses it."""
+
+    def remove(self, torrent: LibraryTorrent) -> None: ...
+
+
+@dataclass
+class _Entry:
+    number: int
+    torrent: LibraryTorrent
+    content: TorrentContent
+    files: set[str]
+    started: bool = False
+    removed: bool = False
+    open_handles: set[int] = field(default_factory=set)
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+
+class Library:
+    """The torrents of one watch folder, as one mount."""
+
+    def __init__(self, watch_folder: Path, session: TorrentSession, settings: Settings) -> None:
+        """Raises UserError if the watch folder cannot be listed."""
+        self.watch_folder = watch_folder
+        self._session = session
+        self._settings = settings
+        self.tree = LibraryTree()
+        self._entries: dict[int, _Entry] = {}
+        self._by_hash: dict[str, _Entry] = {}
+        self._by_file: dict[str, _Entry] = {}
+        self._rejected: dict[str, str] = {}
+        self._handles: dict[int, tuple[_Entry, int]] = {}
+        self._next_number = 1
+        self._next_handle = 1
+        self._seen: dict[str, Stamp] = {}
+        self._nursery: trio.Nursery | None = None
+        try:
+            self._seen = scan(watch_folder)
+        except OSError as error:
+            raise UserError(
+                f"cannot read the watch folder {watch_folder}: {error.strerror}"
+            ) from None
+        self._apply(changes({}, self._seen))
+
+    async def run(self) -> None:
+        """Until cancelled: follow the watch folder, and run every started torrent's content."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for entry in list(self._entries.values()):
+                if entry.torrent.layout is None:
+                    self._start(entry)
+            while True:
+                await trio.sleep(WATCH_INTERVAL_S)
+                try:
+                    now = scan(self.watch_folder)
+                except OSError as error:
+                    log.warning("cannot read the watch folder: %s", error.strerror)
+                    continue
+                self._apply(changes(self._seen, now))
+                self._seen = now
+
+    top_level_changes = True
+    layout: TorrentLayout | None = None
+
+    async def wait_tree(self) -> LibraryTree:
+        return self.tree
+
+    # Reading
+
+    def open_file(self, node: Node) -> int:
+        """Open a file of one of the torrents, starting that torrent; returns the handle."""
+        number, local = split_inode(node.inode)
+        entry = self._entries[number]
+        self._start(entry)
+        tree = entry.content.tree
+        assert tree is not None, "a file is listed once its torrent's files are known"
+        local_node = tree.node(local)
+        assert local_node is not None
+        handle = self._next_handle
+        self._next_handle += 1
+        self._handles[handle] = (entry, entry.content.open_file(local_node))
+        entry.open_handles.add(handle)
+        return handle
+
+    async def read(self, handle: int, offset: int, size: int) -> bytes:
+        entry, local = self._handles[handle]
+        return await entry.content.read(local, offset, size)
+
+    def close_file(self, handle: int) -> None:
+        found = self._handles.pop(handle, None)
+        if found is None:
+            return
+        entry, local = found
+        entry.content.close_file(local)
+        entry.open_handles.discard(handle)
+        if entry.removed and not entry.open_handles:
+            self._close(entry)
+
+    def file_progress(self, node: Node) -> float:
+        number, local = split_inode(node.inode)
+        entry = self._entries[number]
+        tree = entry.content.tree
+        local_node = tree.node(local) if tree is not None else None
+        if not entry.started or local_node is None:
+            return 0.0
+        return entry.content.file_progress(local_node)
+
+    def status(self) -> LibraryStatus:
+        torrents: list[LibraryTorrentStatus] = []
+        for entry in self._entries.values():
+            if entry.removed:
+                continue
+            content_status = entry.content.status() if entry.started else None
+            torrents.append(
+                LibraryTorrentStatus(
+                    folder=self.tree.folder_name(entry.number) or "",
+                    files=sorted(entry.files),
+                    info_hash=entry.torrent.info_hash,
+                    state=content_status["state"] if content_status else NOT_STARTED,
+                    status=content_status,
+                )
+            )
+        rejected = [RejectedFile(file=f, reason=r) for f, r in sorted(self._rejected.items())]
+        return LibraryStatus(
+            watch_folder=str(self.watch_folder), torrents=torrents, rejected=rejected
+        )
+
+    # The watch folder
+
+    def _apply(self, found: FolderChanges) -> None:
+        for name in found.removed:
+            self._file_gone(name)
+        for name in found.added:
+            self._file_came(name)
+
+    def _file_came(self, name: str) -> None:
+        try:
+            source = source_of(self.watch_folder / name)
+            torrent = self._session.add(source)
+        except DuplicateTorrent as duplicate:
+            # The same torrent named twice is one torrent.
+            entry = self._by_hash.get(duplicate.info_hash)
+            if entry is None:
+                reason = "its torrent is leaving the mount (a file of it is still open)"
+                log.warning("rejected %s: %s", name, reason)
+                self._rejected[name] = reason
+                return
+            entry.files.add(name)
+            self._by_file[name] = entry
+            return
+        except UserError as error:
+            log.warning("rejected %s: %s", name, error)
+            self._rejected[name] = str(error)
+            return
+        entry = _Entry(self._next_number, torrent, TorrentContent(torrent, self._settings), {name})
+        self._next_number += 1
+        self._entries[entry.number] = entry
+        self._by_hash[torrent.info_hash] = entry
+        self._by_file[name] = entry
+        layout = torrent.layout
+        folder_name = layout.name if layout else (source.display_name or torrent.info_hash)
+        tree = FileTree(layout) if layout else None
+        folder = self.tree.add(entry.number, folder_name, tree)
+        log.info("added %s as %s", name, folder)
+        if layout is None and self._nursery is not None:
+            # Its files are unknown until peers send the metadata (magnets found at
+            # start are started by `run`).
+            self._start(entry)
+
+    def _file_gone(self, name: str) -> None:
+        self._rejected.pop(name, None)
+        entry = self._by_file.pop(name, None)
+        if entry is None:
+            return
+        entry.files.discard(name)
+        if entry.files:
+            return
+        log.info("removed %s: %s leaves the mount", name, self.tree.folder_name(entry.number))
+        self.tree.remove(entry.number)
+        del self._by_hash[entry.torrent.info_hash]
+        entry.removed = True
+        if not entry.open_handles:
+            self._close(entry)
+
+    # Starting and closing torrents
+
+    def _start(self, entry: _Entry) -> None:
+        """Add the torrent to the session and run its content (from `run` on)."""
+        if entry.started:
+            return
+        assert self._nursery is not None, "torrents start once the library runs"
+        entry.started = True
+        log.info("starting %s", self.tree.folder_name(entry.number))
+        entry.torrent.start(entry.content)
+        self._nursery.start_soon(self._content_and_tree, entry)
+
+    async def _content_and_tree(self, entry: _Entry) -> None:
+        with entry.scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(entry.content.run)
+                await entry.content.metadata_known.wait()
+                tree = entry.content.tree
+                if tree is not None and not entry.removed:
+                    self.tree.set_tree(entry.number, tree)
+
+    def _close(self, entry: _Entry) -> None:
+        entry.scope.cancel()
+        del self._entries[entry.number]
+        self._session.remove(entry.torrent)
