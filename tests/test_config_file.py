@@ -22,6 +22,7 @@ SAMPLES = {
     "tail-size": ("0", ["--tail-size", "0"]),
     "metadata-timeout": ('"30s"', ["--metadata-timeout", "30s"]),
     "read-timeout": ('"90s"', ["--read-timeout", "90s"]),
+    "max-active": ("3", ["--max-active", "3"]),
     "force": ("true", ["--force"]),
     "allow-other": ("true", ["--allow-other"]),
     "storage": ('"disk"', ["--storage", "disk"]),

@@ -109,6 +109,57 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
         assert mounted.unmount() == 0
 
 
+def _states(mountpoint: Path) -> dict[str, str]:
+    return {t["folder"]: t["state"] for t in _status(mountpoint)["torrents"]}
+
+
+def _until_state(mountpoint: Path, folder: str, state: str) -> str:
+    deadline = time.monotonic() + LISTED_WITHIN_S
+    while _states(mountpoint)[folder] != state and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    return _states(mountpoint)[folder]
+
+
+def test_a_torrent_nobody_reads_leaves_the_swarm_and_comes_back_when_read(
+    single_file, mount, tmp_path
+):
+    watch = _watch_folder(tmp_path, single_file)
+    movie = single_file.root.read_bytes()
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        quick = ("--idle-timeout", "1s", "--idle-disconnect", "2s")
+        mounted = mount(watch, "--peer", seeder.peer, *quick)
+        path = mounted.mountpoint / "movie.bin" / "movie.bin"
+        assert read_at(path, 0, 1000) == movie[:1000]
+        assert _until_state(mounted.mountpoint, "movie.bin", "not active") == "not active"
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while seeder.peer_count() and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert seeder.peer_count() == 0
+        assert read_at(path, 500_000, 1000) == movie[500_000:501_000]
+        assert _states(mounted.mountpoint)["movie.bin"] == "streaming"
+        assert mounted.unmount() == 0
+
+
+def test_opening_a_file_beyond_max_active_sends_the_least_recent_torrent_out(
+    single_file, multi_file, mount, tmp_path
+):
+    watch = _watch_folder(tmp_path, single_file, multi_file)
+    with (
+        Seeder(single_file.data, single_file.parent, "127.0.0.2") as one,
+        Seeder(multi_file.data, multi_file.parent, SECOND_SEEDER_ADDRESS) as other,
+    ):
+        mounted = mount(watch, "--peer", one.peer, "--peer", other.peer, "--max-active", "1")
+        root = mounted.mountpoint
+        assert (
+            read_at(root / "movie.bin" / "movie.bin", 0, 100) == single_file.root.read_bytes()[:100]
+        )
+        assert _states(root) == {"movie.bin": "streaming", "Album": "not active"}
+        assert (root / "Album" / "cover.jpg").read_bytes() == multi_file.files()["cover.jpg"]
+        assert _until_state(root, "movie.bin", "not active") == "not active"
+        assert _states(root)["Album"] == "streaming"
+        assert mounted.unmount() == 0
+
+
 def test_a_file_open_when_its_torrent_is_removed_reads_on_until_closed(
     single_file, mount, tmp_path
 ):
@@ -126,9 +177,7 @@ def test_a_file_open_when_its_torrent_is_removed_reads_on_until_closed(
         assert mounted.unmount() == 0
 
 
-def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(
-    single_file, mount, tmp_path
-):
+def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(single_file, mount, tmp_path):
     watch = tmp_path / "watch"
     watch.mkdir()
     with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
@@ -142,6 +191,29 @@ def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(
         assert os.listdir(folder) == ["movie.bin"]
         assert read_at(folder / "movie.bin", 0, 4096) == single_file.root.read_bytes()[:4096]
         assert mounted.unmount() == 0
+
+
+def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_without_any_peer(
+    single_file, mount, tmp_path
+):
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        link = magnet_for(single_file.data, [seeder.endpoint]) + "&dn=Film"
+        (watch / "film.magnet").write_text(link + "\n")
+        first = mount(watch, *cache)
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while not os.listdir(first.mountpoint / "Film") and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert first.unmount() == 0
+    # No seeder now: the listing comes from the kept metadata.
+    second = mount(watch, *cache)
+    assert os.listdir(second.mountpoint) == ["Film"]
+    assert os.listdir(second.mountpoint / "Film") == ["movie.bin"]
+    size = (second.mountpoint / "Film" / "movie.bin").stat().st_size
+    assert size == single_file.root.stat().st_size
+    assert second.unmount() == 0
 
 
 def test_a_missing_watch_folder_is_one_line_and_exit_2(tmp_path):

@@ -1,4 +1,4 @@
-from torrentfs.core.store import PieceStore
+from torrentfs.core.store import PieceStore, StoreBudget
 
 
 def test_budget_is_in_bytes_and_lru_goes_first():
@@ -53,3 +53,17 @@ def test_protected_pieces_go_last():
     protected.update({0, 2, 3})
     store.put(4, bytes(100))  # everything else is protected: the oldest of them goes
     assert 4 in store and store.stats()["bytes"] == 300
+
+
+def test_stores_sharing_a_budget_give_way_to_each_other_coldest_first():
+    shared = StoreBudget(300)
+    first, second = PieceStore(shared=shared), PieceStore(shared=shared, protected={7})
+    first.put(1, b"a" * 100)
+    second.put(7, b"b" * 100)
+    first.put(2, b"c" * 100)
+    second.put(8, b"d" * 100)  # over budget: the coldest unprotected piece (first's 1) goes
+    assert 1 not in first and {2} == set(first.pieces())
+    assert set(second.pieces()) == {7, 8}
+    assert first.stats()["bytes"] == 100 and second.stats()["bytes"] == 200
+    second.close()
+    assert second.pieces() == [] and first.get(2) == b"c" * 100

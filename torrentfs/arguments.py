@@ -13,6 +13,7 @@ from torrentfs.core.config import (
     DEFAULT_IDLE_DISCONNECT_S,
     DEFAULT_IDLE_TIMEOUT_S,
     DEFAULT_LISTEN,
+    DEFAULT_MAX_ACTIVE_TORRENTS,
     DEFAULT_METADATA_TIMEOUT_S,
     DEFAULT_READAHEAD_MAX_BYTES,
     DEFAULT_READAHEAD_MIN_BYTES,
@@ -114,6 +115,14 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         metavar="DURATION",
         help="how long listing the folder waits for a magnet's metadata before failing with "
         "EIO (default: %(default)s)",
+    )
+    mount.add_argument(
+        "--max-active",
+        type=int,
+        default=DEFAULT_MAX_ACTIVE_TORRENTS,
+        metavar="N",
+        help="a library: at most N torrents in the swarm at once; opening a file of another "
+        "sends the one read longest ago (with no file open) out first (default: %(default)s)",
     )
     mount.add_argument(
         "--read-timeout",

@@ -72,6 +72,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ),
         cache_bytes=cache_bytes,
         metadata_timeout_s=parse_duration(args.metadata_timeout),
+        max_active_torrents=_at_least_one(args.max_active, "--max-active"),
         read_timeout_s=parse_duration(args.read_timeout),
         force=args.force,
         allow_other=args.allow_other,
@@ -121,6 +122,12 @@ def _idle_timeout_s(flag: str | None) -> float:
         f"{PAUSE_ON_VIDEO_PAUSE_ENV}={os.environ[PAUSE_ON_VIDEO_PAUSE_ENV]!r} "
         "is not a switch: use true or false"
     )
+
+
+def _at_least_one(value: int, option: str) -> int:
+    if value < 1:
+        raise UserError(f"{option} must be at least 1, not {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,9 @@ DEFAULT_CACHE_BYTES = 256 * MIB
 # Below this the store could not hold one read plus its read-ahead window.
 MIN_CACHE_BYTES = 16 * MIB
 DEFAULT_METADATA_TIMEOUT_S = 120.0
+# A library's torrents in the session at once: a media server probing every
+# file starts them one after another, and each would otherwise open a swarm.
+DEFAULT_MAX_ACTIVE_TORRENTS = 8
 DEFAULT_READAHEAD_S = 30.0
 # Also what is claimed of the largest file as soon as the metadata is known:
 # 4 MiB, a 4 MB/s seeder's first burst.
@@ -123,6 +126,8 @@ class Settings:
 
     cache_bytes: int = DEFAULT_CACHE_BYTES
     metadata_timeout_s: float = DEFAULT_METADATA_TIMEOUT_S
+    # A library: at most this many torrents in the session at once.
+    max_active_torrents: int = DEFAULT_MAX_ACTIVE_TORRENTS
     # A read waiting longer than this for its pieces fails with EIO (0: waits indefinitely).
     read_timeout_s: float = 0.0
     allow_other: bool = False

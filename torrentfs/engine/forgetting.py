@@ -41,6 +41,10 @@ class BudgetKeeper:
         if self._files.over_budget:
             self._over_budget.set()
 
+    def dropped(self, pieces: list[int]) -> None:
+        """Pieces dropped some other way (a torrent leaving the session)."""
+        self._files.dropped(pieces)
+
     async def run(self) -> None:
         """Until cancelled: forget whenever the files pass their budget."""
         while True:
@@ -48,5 +52,5 @@ class BudgetKeeper:
             if not self._files.over_budget:
                 continue
             victims = self._files.victims(busy=self._busy)
-            if victims and await self._drop(victims):
-                self._files.dropped(victims)
+            if victims:
+                await self._drop(victims)

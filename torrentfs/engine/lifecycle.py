@@ -16,6 +16,7 @@ class TorrentState(enum.Enum):
     IDLE = "idle"  # nobody reads: fetching nothing new unless --download-all-while-idle
     DISCONNECTED = "disconnected"  # paused: no connections at all
     REJOINING = "rejoining"  # out of the session, to forget pieces or lift bans
+    DORMANT = "dormant"  # out of the session until read (a library's torrent, disconnected)
     CLOSED = "closed"
 
 
@@ -74,6 +75,9 @@ class Lifecycle:
             return False
         self.enter(state)
         return True
+
+    def is_closed(self) -> bool:
+        return self.state is TorrentState.CLOSED
 
     def leave_to_rejoin(self) -> None:
         self._after_rejoin = self.state

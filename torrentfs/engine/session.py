@@ -43,6 +43,7 @@ class Session(Closing):
         storage: Storage,
         background: Background | None = None,
         files_budget_bytes: int | None = None,
+        leaves_when_disconnected: bool = False,
     ) -> Torrent:
         """A torrent for `source`, its files in `storage`; added to libtorrent by its `start()`.
 
@@ -56,7 +57,13 @@ class Session(Closing):
         params.save_path = str(storage.prepare(info_hash))
         params = add_params.resumed(params, storage.load_resume_data())
         torrent = Torrent(
-            self._session, params, storage, given_peers, background, files_budget_bytes
+            self._session,
+            params,
+            storage,
+            given_peers,
+            background,
+            files_budget_bytes,
+            leaves_when_disconnected,
         )
         self._torrents[info_hash] = torrent
         if self._nursery is not None:

@@ -90,6 +90,10 @@ class Storage:
         return self.save_path
 
     @property
+    def in_ram(self) -> bool:
+        return self.mode is StorageMode.MEMORY
+
+    @property
     def keeps_resume_data(self) -> bool:
         return self.mode is StorageMode.DISK
 

@@ -2,7 +2,6 @@
 
 import functools
 import logging
-import re
 from pathlib import Path
 
 import trio
@@ -11,12 +10,13 @@ from torrentfs.core.config import Settings, working_files_budget
 from torrentfs.core.source import Source
 from torrentfs.engine.lifecycle import Background
 from torrentfs.engine.session import Session
-from torrentfs.engine.storage import Storage
+from torrentfs.engine.storage import Storage, disk_cache_root
 from torrentfs.engine.torrent import Torrent
 from torrentfs.fuse.notify import Notifier
 from torrentfs.fuse.operations import TorrentOperations
 from torrentfs.fuse.serving import (
     Interrupted,
+    mount_options,
     prepared_mountpoint,
     serve,
     serve_until_stopped,
@@ -26,6 +26,9 @@ from torrentfs.status import library_line
 from torrentfs.streaming.library import Library, LibraryTorrent
 
 log = logging.getLogger(__name__)
+
+# Under the cache folder: the metadata of the library's magnets.
+METADATA_FOLDER = "metadata"
 
 
 class _LibrarySession:
@@ -43,7 +46,8 @@ class _LibrarySession:
             source,
             storage,
             Background(settings.storage.download_all, settings.idle.download_all_while_idle),
-            working_files_budget(settings),
+            _working_files_share(settings),
+            leaves_when_disconnected=True,
         )
         self._storages[torrent.info_hash] = storage
         return torrent
@@ -60,13 +64,11 @@ class _LibrarySession:
             storage.close()
 
 
-def library_options(watch_folder: Path, settings: Settings) -> set[str]:
-    """Mount options: read-only, named after the watch folder in `mount` and `df`."""
-    label = re.sub(r"[^A-Za-z0-9._-]", "_", watch_folder.name)[:64]
-    options = {"ro", "default_permissions", f"fsname=torrentfs:{label}", "subtype=torrentfs"}
-    if settings.allow_other:
-        options.add("allow_other")
-    return options
+def _working_files_share(settings: Settings) -> int | None:
+    """Each torrent's share of the working files' budget: one of --max-active slots, so
+    those in the session stay within it together (one that leaves frees its RAM)."""
+    budget = working_files_budget(settings)
+    return None if budget is None else budget // settings.max_active_torrents
 
 
 def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> None:
@@ -75,9 +77,10 @@ def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> Non
     with shutdown_signals(), Session(settings.network) as session:
         torrents = _LibrarySession(session, settings)
         try:
-            library = Library(watch_folder, torrents, settings)
+            cache = settings.storage.cache_dir or disk_cache_root()
+            library = Library(watch_folder, torrents, settings, cache / METADATA_FOLDER)
             tasks = functools.partial(_serve, session, library, mountpoint)
-            options = library_options(watch_folder, settings)
+            options = mount_options(watch_folder.name, settings.allow_other)
             serve(TorrentOperations(library), mountpoint, options, tasks)
         except Interrupted:
             log.info("stopped by a signal before the mount was up")

@@ -7,7 +7,6 @@ removed whether it stops by `fusermount3 -u`, SIGINT or SIGTERM.
 
 import functools
 import logging
-import re
 from pathlib import Path
 
 import trio
@@ -23,6 +22,7 @@ from torrentfs.fuse.notify import Notifier
 from torrentfs.fuse.operations import TorrentOperations
 from torrentfs.fuse.serving import (
     Interrupted,
+    mount_options,
     prepared_mountpoint,
     serve,
     serve_until_stopped,
@@ -39,11 +39,7 @@ METADATA_REPORT_INTERVAL_S = 5.0
 
 def fuse_options(source: Source, settings: Settings) -> set[str]:
     """Mount options: read-only, named after the source in `mount` and `df`."""
-    label = re.sub(r"[^A-Za-z0-9._-]", "_", source.label)[:64]
-    options = {"ro", "default_permissions", f"fsname=torrentfs:{label}", "subtype=torrentfs"}
-    if settings.allow_other:
-        options.add("allow_other")
-    return options
+    return mount_options(source.label, settings.allow_other)
 
 
 def metadata_sources(source: Source, network: NetworkSettings) -> str:

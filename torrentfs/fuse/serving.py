@@ -11,6 +11,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -41,6 +42,15 @@ FUSE_CONTAINER_HINT = "docker run --device /dev/fuse --cap-add SYS_ADMIN"
 # The mount's own work once mounted: started with the nursery, it returns after
 # the FUSE loop (`serve_until_stopped`) does.
 MountTasks = Callable[[trio.Nursery, Notifier], Awaitable[None]]
+
+
+def mount_options(label: str, allow_other: bool) -> set[str]:
+    """Mount options: read-only, named `torrentfs:label` in `mount` and `df`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[:64]
+    options = {"ro", "default_permissions", f"fsname=torrentfs:{safe}", "subtype=torrentfs"}
+    if allow_other:
+        options.add("allow_other")
+    return options
 
 
 def prepared_mountpoint(mountpoint: Path, force: bool) -> Path:

@@ -17,6 +17,7 @@ import trio
 from torrentfs.core.config import Settings, store_bytes
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.status_schema import MountStatus, TorrentStatus
+from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
 from torrentfs.streaming.fetcher import PieceFetcher, PieceRequester
 from torrentfs.streaming.idle import Activity, IdleWatch
@@ -67,7 +68,11 @@ class _Known:
 class TorrentContent:
     """The files of one torrent, available once its metadata is known."""
 
-    def __init__(self, torrent: TorrentEngine, settings: Settings) -> None:
+    def __init__(
+        self, torrent: TorrentEngine, settings: Settings, shared_store: StoreBudget | None = None
+    ) -> None:
+        """`shared_store`: the RAM store's budget, shared with other torrents (a library)."""
+        self._shared_store = shared_store
         self._torrent = torrent
         self._settings = settings
         self.metadata_known = trio.Event()
@@ -198,12 +203,25 @@ class TorrentContent:
     def metadata_ready(self, layout: TorrentLayout) -> PieceFetcher:
         """Build the tree and the fetcher, which takes the torrent's pieces from now on."""
         fetcher = PieceFetcher(
-            self._torrent, self._store_bytes, self._settings.stream, layout.piece_length
+            self._torrent,
+            self._store_bytes,
+            self._settings.stream,
+            layout.piece_length,
+            self._shared_store,
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
         self.metadata_known.set()
         self._preload_head(layout, fetcher)
         return fetcher
+
+    def close(self) -> None:
+        """Give the RAM store's pieces back (to a shared budget)."""
+        if self._known is not None:
+            self._known.fetcher.store.close()
+
+    def disconnect_now(self) -> bool:
+        """Leave the swarm at once unless a read is in progress (False then)."""
+        return self._known is not None and self._idle.disconnect_now()
 
     # IdleListener (idle starts with the metadata)
 

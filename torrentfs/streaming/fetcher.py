@@ -19,7 +19,7 @@ from typing import Protocol
 import trio
 
 from torrentfs.core.config import StreamSettings
-from torrentfs.core.store import PieceStore
+from torrentfs.core.store import PieceStore, StoreBudget
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ class PieceFetcher:
         cache_bytes: int,
         settings: StreamSettings,
         piece_length: int,
+        shared: StoreBudget | None = None,
     ) -> None:
+        """`shared`: a budget shared with other torrents' fetchers (a library's)."""
         self._requester = requester
         self._settings = settings
         # Asked of libtorrent and not arrived: the pieces in flight.
@@ -69,7 +71,7 @@ class PieceFetcher:
             MIN_PIECES_IN_FLIGHT, settings.max_in_flight_bytes // piece_length
         )
         # Pieces someone claims are the last to be evicted.
-        self.store = PieceStore(cache_bytes, protected=self._claimants)
+        self.store = PieceStore(cache_bytes, protected=self._claimants, shared=shared)
         # While suspended (nobody reads), claims are kept but nothing is asked for.
         self._suspended = False
         # Released while in flight and left to arrive until someone claims again.

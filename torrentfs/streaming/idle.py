@@ -80,6 +80,20 @@ class IdleWatch:
             self._last_read = trio.current_time()
             self._read_ended.set()
 
+    def disconnect_now(self) -> bool:
+        """Go idle and disconnected at once, unless a read is in progress (False then)."""
+        if self._reads_in_progress:
+            return False
+        if self.activity is Activity.STREAMING:
+            self.activity = Activity.IDLE
+            self._listener.went_idle()
+        if self.activity is Activity.IDLE:
+            self.activity = Activity.DISCONNECTED
+            log.info("disconnected to make room for another torrent")
+            self._listener.went_disconnected()
+        self._woken.set()
+        return True
+
     async def run(self) -> None:
         """Make the idle and disconnect transitions when their time comes; runs until cancelled.
 

@@ -17,12 +17,14 @@ from typing import Protocol
 
 import trio
 
-from torrentfs.core.config import Settings
+from torrentfs.core.config import Settings, store_bytes
 from torrentfs.core.errors import DuplicateTorrent, UserError
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.library_tree import LibraryTree, split_inode
+from torrentfs.core.metadata_cache import MetadataCache
 from torrentfs.core.source import Source
 from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus, RejectedFile
+from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
 from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, scan, source_of
 from torrentfs.streaming.content import TorrentContent, TorrentEngine
@@ -40,7 +42,12 @@ class LibraryTorrent(TorrentEngine, Protocol):
     info_hash: str
     layout: TorrentLayout | None
 
+    @property
+    def in_session(self) -> bool: ...
+
     def start(self, listener: TorrentContent) -> None: ...
+
+    def metadata(self) -> bytes | None: ...
 
 
 class TorrentSession(Protocol):
@@ -59,6 +66,8 @@ class _Entry:
     content: TorrentContent
     files: set[str]
     started: bool = False
+    # Trio time of the last open or close of one of its files.
+    last_used: float = 0.0
     removed: bool = False
     open_handles: set[int] = field(default_factory=set)
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
@@ -67,9 +76,19 @@ class _Entry:
 class Library:
     """The torrents of one watch folder, as one mount."""
 
-    def __init__(self, watch_folder: Path, session: TorrentSession, settings: Settings) -> None:
-        """Raises UserError if the watch folder cannot be listed."""
+    def __init__(
+        self,
+        watch_folder: Path,
+        session: TorrentSession,
+        settings: Settings,
+        metadata_folder: Path,
+    ) -> None:
+        """Raises UserError if the watch folder cannot be listed. A magnet's metadata is
+        kept in `metadata_folder` once fetched, so later mounts list it at once."""
         self.watch_folder = watch_folder
+        self._metadata = MetadataCache(metadata_folder)
+        # One RAM store for all torrents: the coldest piece of any goes first.
+        self._store_budget = StoreBudget(store_bytes(settings.cache_bytes, settings.storage.mode))
         self._session = session
         self._settings = settings
         self.tree = LibraryTree()
@@ -82,6 +101,7 @@ class Library:
         self._next_handle = 1
         self._seen: dict[str, Stamp] = {}
         self._nursery: trio.Nursery | None = None
+        self._folder_unreadable = False
         try:
             self._seen = scan(watch_folder)
         except OSError as error:
@@ -102,8 +122,12 @@ class Library:
                 try:
                     now = scan(self.watch_folder)
                 except OSError as error:
-                    log.warning("cannot read the watch folder: %s", error.strerror)
+                    # Once, not at every scan; what it lists stays listed meanwhile.
+                    if not self._folder_unreadable:
+                        log.warning("cannot read the watch folder: %s", error.strerror)
+                    self._folder_unreadable = True
                     continue
+                self._folder_unreadable = False
                 self._apply(changes(self._seen, now))
                 self._seen = now
 
@@ -119,7 +143,10 @@ class Library:
         """Open a file of one of the torrents, starting that torrent; returns the handle."""
         number, local = split_inode(node.inode)
         entry = self._entries[number]
+        if not (entry.started and entry.torrent.in_session):
+            self._make_room(entry)
         self._start(entry)
+        entry.last_used = trio.current_time()
         tree = entry.content.tree
         assert tree is not None, "a file is listed once its torrent's files are known"
         local_node = tree.node(local)
@@ -141,6 +168,7 @@ class Library:
         entry, local = found
         entry.content.close_file(local)
         entry.open_handles.discard(handle)
+        entry.last_used = trio.current_time()
         if entry.removed and not entry.open_handles:
             self._close(entry)
 
@@ -158,7 +186,8 @@ class Library:
         for entry in self._entries.values():
             if entry.removed:
                 continue
-            content_status = entry.content.status() if entry.started else None
+            active = entry.started and entry.torrent.in_session
+            content_status = entry.content.status() if active else None
             torrents.append(
                 LibraryTorrentStatus(
                     folder=self.tree.folder_name(entry.number) or "",
@@ -183,7 +212,7 @@ class Library:
 
     def _file_came(self, name: str) -> None:
         try:
-            source = source_of(self.watch_folder / name)
+            source = self._metadata.complete(source_of(self.watch_folder / name))
             torrent = self._session.add(source)
         except DuplicateTorrent as duplicate:
             # The same torrent named twice is one torrent.
@@ -200,13 +229,15 @@ class Library:
             log.warning("rejected %s: %s", name, error)
             self._rejected[name] = str(error)
             return
-        entry = _Entry(self._next_number, torrent, TorrentContent(torrent, self._settings), {name})
+        content = TorrentContent(torrent, self._settings, self._store_budget)
+        entry = _Entry(self._next_number, torrent, content, {name})
         self._next_number += 1
         self._entries[entry.number] = entry
         self._by_hash[torrent.info_hash] = entry
         self._by_file[name] = entry
         layout = torrent.layout
-        folder_name = layout.name if layout else (source.display_name or torrent.info_hash)
+        # A magnet's name (dn) first, so its folder keeps its name once the metadata is kept.
+        folder_name = source.display_name or (layout.name if layout else torrent.info_hash)
         tree = FileTree(layout) if layout else None
         folder = self.tree.add(entry.number, folder_name, tree)
         log.info("added %s as %s", name, folder)
@@ -232,6 +263,20 @@ class Library:
 
     # Starting and closing torrents
 
+    def _make_room(self, coming: _Entry) -> None:
+        """Keep the torrents in the session under --max-active: send out the one used
+        longest ago with no file open, if there are too many."""
+        active = [
+            e
+            for e in self._entries.values()
+            if e is not coming and e.started and e.torrent.in_session
+        ]
+        idle = sorted((e for e in active if not e.open_handles), key=lambda e: e.last_used)
+        excess = len(active) + 1 - self._settings.max_active_torrents
+        for entry in idle[: max(0, excess)]:
+            if entry.content.disconnect_now():
+                log.info("%s leaves the swarm: --max-active", self.tree.folder_name(entry.number))
+
     def _start(self, entry: _Entry) -> None:
         """Add the torrent to the session and run its content (from `run` on)."""
         if entry.started:
@@ -250,8 +295,10 @@ class Library:
                 tree = entry.content.tree
                 if tree is not None and not entry.removed:
                     self.tree.set_tree(entry.number, tree)
+                    self._metadata.keep(entry.torrent.info_hash, entry.torrent.metadata())
 
     def _close(self, entry: _Entry) -> None:
         entry.scope.cancel()
+        entry.content.close()
         del self._entries[entry.number]
         self._session.remove(entry.torrent)

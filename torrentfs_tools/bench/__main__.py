@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
+    library_mount,
     media,
     players,
     report,
@@ -38,6 +39,7 @@ SECTIONS = (
     "cached",
     "memory",
     "throughput",
+    "library",
     "idle",
 )
 MOVIE_PIECE = 1 << 20
@@ -130,6 +132,9 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             pauses = runs.pause_runs(movie, work) if "idle" in only else []
             big_reads = memory.result() if memory is not None else []
         rates = throughput.run(cache, work, runs.scenario) if "throughput" in only else []
+        shelf = (
+            runs.guarded(library_mount.run, cache, work, runs.log) if "library" in only else None
+        )
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -213,12 +218,13 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         ),
         (
             "Sequential read by storage mode",
-            f"A 1 GiB file in {throughput.PIECE_LENGTH // media.MIB} MiB pieces read from start "
-            "to end, from two unlimited seeders with libtorrent's default settings; torrentfs "
-            f"with `--cache-size {throughput.CACHE_SIZE}`, so the file is twice its cache: "
-            "memory mode has libtorrent forget pieces as it goes, disk mode keeps them all. "
-            "Peak memory as in the table above.",
+            throughput.DESCRIPTION,
             throughput.table(rates),
+        ),
+        (
+            "A library of a thousand torrents",
+            library_mount.DESCRIPTION,
+            library_mount.table(shelf),
         ),
     ]
     sections += [
@@ -269,7 +275,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                     seeders.RATE_BYTES_S,
                     players.MPV_CACHE_BYTES + window_bytes,
                 )
-                + throughput.targets(rates),
+                + throughput.targets(rates)
+                + library_mount.targets(shelf),
             ),
         ),
     )

@@ -56,6 +56,15 @@ def scenario(
         return {"client": client.name, "error": repr(error)}
 
 
+def guarded(run: Callable[..., scenarios.Result], *args: object) -> scenarios.Result:
+    """`run(*args)`, or its error as the result: one failing run must not lose the others."""
+    try:
+        return run(*args)
+    except Exception as error:
+        log(f"{getattr(run, '__module__', run)} failed: {error!r}")
+        return {"client": "torrentfs", "error": repr(error)}
+
+
 def player_runs(
     movie: media.BenchContent, library: media.BenchContent, work: Path
 ) -> list[scenarios.Result]:

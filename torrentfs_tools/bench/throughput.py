@@ -23,6 +23,12 @@ CACHE_SIZE = "512M"
 MEMORY_SHARE_TARGET = 0.7
 MEMORY = "torrentfs: memory storage"
 DISK = "torrentfs: disk storage"
+DESCRIPTION = (
+    f"A 1 GiB file in {PIECE_LENGTH // media.MIB} MiB pieces read from start to end, from two "
+    "unlimited seeders with libtorrent's default settings; torrentfs with "
+    f"`--cache-size {CACHE_SIZE}`, so the file is twice its cache: memory mode has libtorrent "
+    "forget pieces as it goes, disk mode keeps them all. Peak memory as in the table above."
+)
 CLIENTS: dict[str, Callable[[Path], Client]] = {
     MEMORY: functools.partial(
         TorrentfsClient, extra_args=("--cache-size", CACHE_SIZE), name=MEMORY

@@ -19,7 +19,7 @@ def _compact(peers: list[tuple[str, int]]) -> bytes:
 
 
 class LoopbackTracker(Closing):
-    """Serves `/announce` on 127.0.0.1 with the peers given to it."""
+    """Serves `/announce` on 127.0.0.1 with the peers given to it; counts the announces."""
 
     def __init__(self, peers: list[tuple[str, int]]) -> None:
         body_peers = _compact(peers)
@@ -29,8 +29,12 @@ class LoopbackTracker(Closing):
             + b"e"
         )
 
+        tracker = self
+        self.announces = 0
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                tracker.announces += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(body)))
