@@ -5,6 +5,8 @@ Real mounts against loopback seeders: the watch folder followed at runtime,
 only when read, and a torrent removed while one of its files is open.
 """
 
+import concurrent.futures
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_at
+from tests.helpers import read_at, sha256_of
 from torrentfs.core.status_schema import LibraryStatus
 from torrentfs.status import read_library_status
 from torrentfs_tools.loopback import Seeder, magnet_for
@@ -50,10 +52,12 @@ def _status(mountpoint: Path) -> LibraryStatus:
 
 
 def _watch_folder(tmp_path: Path, *samples) -> Path:
+    """A watch folder with the samples' .torrent files as 1.torrent, 2.torrent...: a
+    folder of the mount is named after its torrent, not its file."""
     folder = tmp_path / "watch"
     folder.mkdir()
-    for sample in samples:
-        shutil.copy(sample.torrent_path, folder)
+    for number, sample in enumerate(samples, 1):
+        shutil.copy(sample.torrent_path, folder / f"{number}.torrent")
     return folder
 
 
@@ -76,7 +80,7 @@ def test_a_library_shows_a_folder_per_torrent_and_follows_its_watch_folder(
         [rejected] = _status(root)["rejected"]
         assert rejected["file"] == "notes.txt" and "neither a .torrent" in rejected["reason"]
 
-        (watch / multi_file.torrent_path.name).unlink()
+        (watch / "2.torrent").unlink()
         assert _until_listed(root, {"movie.bin"}) == {"movie.bin"}
         added = _torrentfs("add", str(root), str(multi_file.torrent_path))
         assert (added.returncode, added.stdout) == (0, "Album\n"), added.stderr
@@ -160,6 +164,33 @@ def test_opening_a_file_beyond_max_active_sends_the_least_recent_torrent_out(
         assert mounted.unmount() == 0
 
 
+def test_two_torrents_read_at_once_share_one_ram_budget(single_file, fifty_files, mount, tmp_path):
+    watch = _watch_folder(tmp_path, single_file, fifty_files)
+    # The smallest cache: half of it is the RAM store all torrents share.
+    cache_bytes = 16 << 20
+    with (
+        Seeder(single_file.data, single_file.parent, "127.0.0.2") as one,
+        Seeder(fifty_files.data, fifty_files.parent, SECOND_SEEDER_ADDRESS) as other,
+    ):
+        mounted = mount(
+            watch, "--peer", one.peer, "--peer", other.peer, "--cache-size", str(cache_bytes)
+        )
+        root = mounted.mountpoint
+        reads = {
+            root / "movie.bin" / "movie.bin": single_file.root.read_bytes(),
+            root / "Season" / "video-17.mkv": fifty_files.files()["video-17.mkv"],
+        }
+        with concurrent.futures.ThreadPoolExecutor(len(reads)) as pool:
+            got = dict(zip(reads, pool.map(sha256_of, reads), strict=True))
+        for path, data in reads.items():
+            assert got[path] == hashlib.sha256(data).hexdigest(), path
+        stores = [t["status"]["store"] for t in _status(root)["torrents"] if t["status"]]
+        assert len(stores) == 2
+        assert {store["budget_bytes"] for store in stores} == {cache_bytes // 2}
+        assert sum(store["bytes"] for store in stores) <= cache_bytes // 2
+        assert mounted.unmount() == 0
+
+
 def test_a_file_open_when_its_torrent_is_removed_reads_on_until_closed(
     single_file, mount, tmp_path
 ):
@@ -169,7 +200,7 @@ def test_a_file_open_when_its_torrent_is_removed_reads_on_until_closed(
         mounted = mount(watch, "--peer", seeder.peer)
         with (mounted.mountpoint / "movie.bin" / "movie.bin").open("rb", buffering=0) as handle:
             assert handle.read(1000) == movie[:1000]
-            (watch / single_file.torrent_path.name).unlink()
+            (watch / "1.torrent").unlink()
             assert _until_listed(mounted.mountpoint, set()) == set()
             handle.seek(len(movie) - 5000)
             assert handle.read(5000) == movie[-5000:]

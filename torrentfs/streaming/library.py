@@ -26,7 +26,14 @@ from torrentfs.core.source import Source
 from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus, RejectedFile
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
-from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, scan, source_of
+from torrentfs.core.watch_folder import (
+    MAGNET_SUFFIX,
+    FolderChanges,
+    Stamp,
+    changes,
+    scan,
+    source_of,
+)
 from torrentfs.streaming.content import TorrentContent, TorrentEngine
 
 log = logging.getLogger(__name__)
@@ -236,8 +243,7 @@ class Library:
         self._by_hash[torrent.info_hash] = entry
         self._by_file[name] = entry
         layout = torrent.layout
-        # A magnet's name (dn) first, so its folder keeps its name once the metadata is kept.
-        folder_name = source.display_name or (layout.name if layout else torrent.info_hash)
+        folder_name = _folder_name(name, source, layout, torrent.info_hash)
         tree = FileTree(layout) if layout else None
         folder = self.tree.add(entry.number, folder_name, tree)
         log.info("added %s as %s", name, folder)
@@ -302,3 +308,11 @@ class Library:
         entry.content.close()
         del self._entries[entry.number]
         self._session.remove(entry.torrent)
+
+
+def _folder_name(file: str, source: Source, layout: TorrentLayout | None, info_hash: str) -> str:
+    """The torrent's name; for a magnet its `dn` first, so that its folder keeps its name
+    once its metadata is kept (a magnet without one is named by its hash until then)."""
+    if file.endswith(MAGNET_SUFFIX) and source.display_name:
+        return source.display_name
+    return layout.name if layout else info_hash
