@@ -106,10 +106,12 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
         while time.monotonic() < deadline:
             assert seeder.peer_count() == 0
             time.sleep(POLL_S)
-        assert [t["state"] for t in _status(mounted.mountpoint)["torrents"]] == ["not active"]
+        assert _in_swarm(mounted.mountpoint) == set()
+        assert _states(mounted.mountpoint) == {"movie.bin": "idle"}
         assert read_at(folder / "movie.bin", 0, 100) == single_file.root.read_bytes()[:100]
         assert seeder.uploaded_bytes() > 0
-        assert [t["state"] for t in _status(mounted.mountpoint)["torrents"]] == ["streaming"]
+        assert _in_swarm(mounted.mountpoint) == {"movie.bin"}
+        assert _states(mounted.mountpoint) == {"movie.bin": "reading"}
         assert mounted.unmount() == 0
 
 
@@ -117,11 +119,16 @@ def _states(mountpoint: Path) -> dict[str, str]:
     return {t["folder"]: t["state"] for t in _status(mountpoint)["torrents"]}
 
 
-def _until_state(mountpoint: Path, folder: str, state: str) -> str:
+def _in_swarm(mountpoint: Path) -> set[str]:
+    """The folders whose torrent is in the session (only those have a mount status)."""
+    return {t["folder"] for t in _status(mountpoint)["torrents"] if t["status"] is not None}
+
+
+def _until_out_of_swarm(mountpoint: Path, folder: str) -> bool:
     deadline = time.monotonic() + LISTED_WITHIN_S
-    while _states(mountpoint)[folder] != state and time.monotonic() < deadline:
+    while folder in _in_swarm(mountpoint) and time.monotonic() < deadline:
         time.sleep(POLL_S)
-    return _states(mountpoint)[folder]
+    return folder not in _in_swarm(mountpoint)
 
 
 def test_a_torrent_nobody_reads_leaves_the_swarm_and_comes_back_when_read(
@@ -134,13 +141,13 @@ def test_a_torrent_nobody_reads_leaves_the_swarm_and_comes_back_when_read(
         mounted = mount(watch, "--peer", seeder.peer, *quick)
         path = mounted.mountpoint / "movie.bin" / "movie.bin"
         assert read_at(path, 0, 1000) == movie[:1000]
-        assert _until_state(mounted.mountpoint, "movie.bin", "not active") == "not active"
+        assert _until_out_of_swarm(mounted.mountpoint, "movie.bin")
         deadline = time.monotonic() + LISTED_WITHIN_S
         while seeder.peer_count() and time.monotonic() < deadline:
             time.sleep(POLL_S)
         assert seeder.peer_count() == 0
         assert read_at(path, 500_000, 1000) == movie[500_000:501_000]
-        assert _states(mounted.mountpoint)["movie.bin"] == "streaming"
+        assert _states(mounted.mountpoint)["movie.bin"] == "reading"
         assert mounted.unmount() == 0
 
 
@@ -157,10 +164,10 @@ def test_opening_a_file_beyond_max_active_sends_the_least_recent_torrent_out(
         assert (
             read_at(root / "movie.bin" / "movie.bin", 0, 100) == single_file.root.read_bytes()[:100]
         )
-        assert _states(root) == {"movie.bin": "streaming", "Album": "not active"}
+        assert _in_swarm(root) == {"movie.bin"}
         assert (root / "Album" / "cover.jpg").read_bytes() == multi_file.files()["cover.jpg"]
-        assert _until_state(root, "movie.bin", "not active") == "not active"
-        assert _states(root)["Album"] == "streaming"
+        assert _until_out_of_swarm(root, "movie.bin")
+        assert _in_swarm(root) == {"Album"}
         assert mounted.unmount() == 0
 
 

@@ -81,6 +81,10 @@ class SessionMembership:
     def in_session(self) -> bool:
         return self._life.in_session
 
+    @property
+    def rejoining(self) -> bool:
+        return self._life.state is TorrentState.REJOINING
+
     def status(self) -> TorrentStatus:
         if not self._life.in_session:
             # Before the start, or while out of the session.

@@ -23,7 +23,12 @@ from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.library_tree import LibraryTree, split_inode
 from torrentfs.core.metadata_cache import MetadataCache
 from torrentfs.core.source import Source
-from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus, RejectedFile
+from torrentfs.core.status_schema import (
+    LibraryStatus,
+    LibraryTorrentStatus,
+    MountStatus,
+    RejectedFile,
+)
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
 from torrentfs.core.watch_folder import (
@@ -35,12 +40,17 @@ from torrentfs.core.watch_folder import (
     source_of,
 )
 from torrentfs.streaming.content import TorrentContent, TorrentEngine
+from torrentfs.streaming.idle import Activity
 
 log = logging.getLogger(__name__)
 
 # How often the watch folder is listed: a file put there shows within twice this.
 WATCH_INTERVAL_S = 0.5
-NOT_STARTED = "not active"
+# A torrent's state as `status` shows it: out of the swarm or idle in it, reading, or
+# out of it for a moment to drop pieces (and "fetching metadata" for a new magnet).
+IDLE = "idle"
+READING = "reading"
+REJOINING = "rejoining"
 
 
 class LibraryTorrent(TorrentEngine, Protocol):
@@ -51,6 +61,9 @@ class LibraryTorrent(TorrentEngine, Protocol):
 
     @property
     def in_session(self) -> bool: ...
+
+    @property
+    def rejoining(self) -> bool: ...
 
     def start(self, listener: TorrentContent) -> None: ...
 
@@ -200,7 +213,7 @@ class Library:
                     folder=self.tree.folder_name(entry.number) or "",
                     files=sorted(entry.files),
                     info_hash=entry.torrent.info_hash,
-                    state=content_status["state"] if content_status else NOT_STARTED,
+                    state=_state(entry.torrent, content_status),
                     status=content_status,
                 )
             )
@@ -316,3 +329,11 @@ def _folder_name(file: str, source: Source, layout: TorrentLayout | None, info_h
     if file.endswith(MAGNET_SUFFIX) and source.display_name:
         return source.display_name
     return layout.name if layout else info_hash
+
+
+def _state(torrent: LibraryTorrent, status: MountStatus | None) -> str:
+    if torrent.rejoining:
+        return REJOINING
+    if status is None or status["state"] in (Activity.IDLE, Activity.DISCONNECTED):
+        return IDLE
+    return READING if status["state"] == Activity.STREAMING else status["state"]
