@@ -6,6 +6,9 @@ from torrentfs.core.budget import WorkingFiles
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.wakeup import Wakeup
 
+# The working files' budget in bytes, or how to learn it now.
+FilesBudget = int | Callable[[], int]
+
 
 class BudgetKeeper:
     """Counts the pieces that reach the working files; forgets in batches past the budget.
@@ -15,13 +18,15 @@ class BudgetKeeper:
 
     def __init__(
         self,
-        budget_bytes: int,
+        budget_bytes: FilesBudget,
         drop: Callable[[list[int]], Awaitable[bool]],
         busy: Container[int],
     ) -> None:
-        """`drop` makes libtorrent drop pieces (False if it could not); `busy` pieces
-        are being waited for and must stay."""
-        self._files = WorkingFiles(budget_bytes)
+        """`budget_bytes`: a number, or asked each time (a library's share changes as
+        torrents come and go); `drop` makes libtorrent drop pieces (False if it could
+        not); `busy` pieces are being waited for and must stay."""
+        self._budget = budget_bytes if callable(budget_bytes) else lambda: budget_bytes
+        self._files = WorkingFiles(self._budget())
         self._drop = drop
         self._busy = busy
         self._over_budget = Wakeup()
@@ -38,6 +43,7 @@ class BudgetKeeper:
 
     def kept(self, piece: int, size: int) -> None:
         self._files.add(piece, size)
+        self._files.budget_bytes = self._budget()
         if self._files.over_budget:
             self._over_budget.set()
 

@@ -18,7 +18,7 @@ from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.status_schema import TorrentStatus
 from torrentfs.engine import add_params, status
 from torrentfs.engine.deadlines import Deadlines
-from torrentfs.engine.forgetting import BudgetKeeper
+from torrentfs.engine.forgetting import BudgetKeeper, FilesBudget
 from torrentfs.engine.lifecycle import Background, Lifecycle, TorrentState
 from torrentfs.engine.listener import PieceConsumer, TorrentListener
 from torrentfs.engine.peers import Address, TorrentPeers
@@ -40,7 +40,7 @@ class SessionMembership:
         storage: Storage,
         given_peers: list[Address],
         background: Background | None = None,
-        files_budget_bytes: int | None = None,
+        files_budget_bytes: FilesBudget | None = None,
         leaves_when_disconnected: bool = False,
     ) -> None:
         """`leaves_when_disconnected`: a library's torrent, out of the session when

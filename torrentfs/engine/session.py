@@ -13,6 +13,7 @@ from torrentfs.core.config import NetworkSettings
 from torrentfs.core.errors import DuplicateTorrent
 from torrentfs.core.source import Source, resolve_peer
 from torrentfs.engine import add_params, settings
+from torrentfs.engine.forgetting import FilesBudget
 from torrentfs.engine.lifecycle import Background
 from torrentfs.engine.storage import Storage
 from torrentfs.engine.torrent import Torrent
@@ -42,7 +43,7 @@ class Session(Closing):
         source: Source,
         storage: Storage,
         background: Background | None = None,
-        files_budget_bytes: int | None = None,
+        files_budget_bytes: FilesBudget | None = None,
         leaves_when_disconnected: bool = False,
     ) -> Torrent:
         """A torrent for `source`, its files in `storage`; added to libtorrent by its `start()`.

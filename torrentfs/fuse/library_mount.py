@@ -46,11 +46,21 @@ class _LibrarySession:
             source,
             storage,
             Background(settings.storage.download_all, settings.idle.download_all_while_idle),
-            _working_files_share(settings),
+            # No budget on disk without --disk-limit.
+            self._working_files_share if working_files_budget(settings) is not None else None,
             leaves_when_disconnected=True,
         )
         self._storages[torrent.info_hash] = storage
         return torrent
+
+    def _working_files_share(self) -> int:
+        """Each torrent's share of the working files' budget: one of as many slots as
+        torrents can be in the session at once (--max-active, or fewer torrents), so those
+        in it stay within the budget together (one that leaves frees its RAM)."""
+        budget = working_files_budget(self._settings)
+        assert budget is not None
+        slots = min(self._settings.max_active_torrents, max(1, len(self._storages)))
+        return budget // slots
 
     def remove(self, torrent: LibraryTorrent) -> None:
         assert isinstance(torrent, Torrent)
@@ -62,13 +72,6 @@ class _LibrarySession:
     def close(self) -> None:
         for storage in self._storages.values():
             storage.close()
-
-
-def _working_files_share(settings: Settings) -> int | None:
-    """Each torrent's share of the working files' budget: one of --max-active slots, so
-    those in the session stay within it together (one that leaves frees its RAM)."""
-    budget = working_files_budget(settings)
-    return None if budget is None else budget // settings.max_active_torrents
 
 
 def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> None:

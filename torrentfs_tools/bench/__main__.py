@@ -14,6 +14,7 @@ from pathlib import Path
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
     library_mount,
+    library_players,
     media,
     players,
     report,
@@ -135,6 +136,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         shelf = (
             runs.guarded(library_mount.run, cache, work, runs.log) if "library" in only else None
         )
+        duet = runs.guarded(library_players.run, cache, work) if "library" in only else None
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -226,6 +228,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             library_mount.DESCRIPTION,
             library_mount.table(shelf),
         ),
+        ("Two players in one library", library_players.DESCRIPTION, library_players.table(duet)),
     ]
     sections += [
         (
@@ -276,7 +279,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                     players.MPV_CACHE_BYTES + window_bytes,
                 )
                 + throughput.targets(rates)
-                + library_mount.targets(shelf),
+                + library_mount.targets(shelf)
+                + library_players.targets(duet, runs.single_mount_peak(big_reads)),
             ),
         ),
     )

@@ -65,6 +65,14 @@ def guarded(run: Callable[..., scenarios.Result], *args: object) -> scenarios.Re
         return {"client": "torrentfs", "error": repr(error)}
 
 
+def single_mount_peak(big_reads: list[scenarios.Result]) -> int | None:
+    """torrentfs's peak private memory + kept data on the 1 GiB read, if it ran."""
+    for result in big_reads:
+        if result.get("client") == "torrentfs" and "peak_private_plus_data_bytes" in result:
+            return int(result["peak_private_plus_data_bytes"])
+    return None
+
+
 def player_runs(
     movie: media.BenchContent, library: media.BenchContent, work: Path
 ) -> list[scenarios.Result]:
