@@ -23,7 +23,8 @@ from torrentfs.fuse.serving import (
     shutdown_signals,
 )
 from torrentfs.status import library_line
-from torrentfs.streaming.library import Library, LibraryTorrent
+from torrentfs.streaming.library import Library
+from torrentfs.streaming.library_torrent import LibraryTorrent
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ in it reads on until closed, and the torrent goes then.
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import trio
 
@@ -22,61 +21,32 @@ from torrentfs.core.errors import DuplicateTorrent, UserError
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.library_tree import LibraryTree, split_inode
 from torrentfs.core.metadata_cache import MetadataCache
-from torrentfs.core.source import Source
 from torrentfs.core.status_schema import (
     LibraryStatus,
     LibraryTorrentStatus,
-    MountStatus,
     RejectedFile,
 )
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
 from torrentfs.core.watch_folder import (
-    MAGNET_SUFFIX,
     FolderChanges,
     Stamp,
     changes,
     scan,
     source_of,
 )
-from torrentfs.streaming.content import TorrentContent, TorrentEngine
-from torrentfs.streaming.idle import Activity
+from torrentfs.streaming.content import TorrentContent
+from torrentfs.streaming.library_torrent import (
+    LibraryTorrent,
+    TorrentSession,
+    folder_name,
+    state,
+)
 
 log = logging.getLogger(__name__)
 
 # How often the watch folder is listed: a file put there shows within twice this.
 WATCH_INTERVAL_S = 0.5
-# A torrent's state as `status` shows it: out of the swarm or idle in it, reading, or
-# out of it for a moment to drop pieces (and "fetching metadata" for a new magnet).
-IDLE = "idle"
-READING = "reading"
-REJOINING = "rejoining"
-
-
-class LibraryTorrent(TorrentEngine, Protocol):
-    """What the library needs of a torrent beyond what its content does."""
-
-    info_hash: str
-    layout: TorrentLayout | None
-
-    @property
-    def in_session(self) -> bool: ...
-
-    @property
-    def rejoining(self) -> bool: ...
-
-    def start(self, listener: TorrentContent) -> None: ...
-
-    def metadata(self) -> bytes | None: ...
-
-
-class TorrentSession(Protocol):
-    """Where the library's torrents live (the engine's session, with storage for each)."""
-
-    def add(self, source: Source) -> LibraryTorrent:
-        """A torrent for `source`, not started; raises UserError if libtorrent refuses it."""
-
-    def remove(self, torrent: LibraryTorrent) -> None: ...
 
 
 @dataclass
@@ -213,7 +183,7 @@ class Library:
                     folder=self.tree.folder_name(entry.number) or "",
                     files=sorted(entry.files),
                     info_hash=entry.torrent.info_hash,
-                    state=_state(entry.torrent, content_status),
+                    state=state(entry.torrent, content_status),
                     status=content_status,
                 )
             )
@@ -256,9 +226,10 @@ class Library:
         self._by_hash[torrent.info_hash] = entry
         self._by_file[name] = entry
         layout = torrent.layout
-        folder_name = _folder_name(name, source, layout, torrent.info_hash)
         tree = FileTree(layout) if layout else None
-        folder = self.tree.add(entry.number, folder_name, tree)
+        folder = self.tree.add(
+            entry.number, folder_name(name, source, layout, torrent.info_hash), tree
+        )
         log.info("added %s as %s", name, folder)
         if layout is None and self._nursery is not None:
             # Its files are unknown until peers send the metadata (magnets found at
@@ -321,19 +292,3 @@ class Library:
         entry.content.close()
         del self._entries[entry.number]
         self._session.remove(entry.torrent)
-
-
-def _folder_name(file: str, source: Source, layout: TorrentLayout | None, info_hash: str) -> str:
-    """The torrent's name; for a magnet its `dn` first, so that its folder keeps its name
-    once its metadata is kept (a magnet without one is named by its hash until then)."""
-    if file.endswith(MAGNET_SUFFIX) and source.display_name:
-        return source.display_name
-    return layout.name if layout else info_hash
-
-
-def _state(torrent: LibraryTorrent, status: MountStatus | None) -> str:
-    if torrent.rejoining:
-        return REJOINING
-    if status is None or status["state"] in (Activity.IDLE, Activity.DISCONNECTED):
-        return IDLE
-    return READING if status["state"] == Activity.STREAMING else status["state"]

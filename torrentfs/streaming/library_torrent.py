@@ -1,0 +1,59 @@
+"""What a library needs of its torrents and their session, and how it names and describes
+a torrent (pure, but for the protocols' types)."""
+
+from typing import Protocol
+
+from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.source import Source
+from torrentfs.core.status_schema import MountStatus
+from torrentfs.core.watch_folder import MAGNET_SUFFIX
+from torrentfs.streaming.content import TorrentContent, TorrentEngine
+from torrentfs.streaming.idle import Activity
+
+# A torrent's state as `status` shows it: out of the swarm or idle in it, reading, or
+# out of it for a moment to drop pieces (and "fetching metadata" for a new magnet).
+IDLE = "idle"
+READING = "reading"
+REJOINING = "rejoining"
+
+
+class LibraryTorrent(TorrentEngine, Protocol):
+    """What the library needs of a torrent beyond what its content does."""
+
+    info_hash: str
+    layout: TorrentLayout | None
+
+    @property
+    def in_session(self) -> bool: ...
+
+    @property
+    def rejoining(self) -> bool: ...
+
+    def start(self, listener: TorrentContent) -> None: ...
+
+    def metadata(self) -> bytes | None: ...
+
+
+class TorrentSession(Protocol):
+    """Where the library's torrents live (the engine's session, with storage for each)."""
+
+    def add(self, source: Source) -> LibraryTorrent:
+        """A torrent for `source`, not started; raises UserError if libtorrent refuses it."""
+
+    def remove(self, torrent: LibraryTorrent) -> None: ...
+
+
+def folder_name(file: str, source: Source, layout: TorrentLayout | None, info_hash: str) -> str:
+    """The torrent's name; for a magnet its `dn` first, so that its folder keeps its name
+    once its metadata is kept (a magnet without one is named by its hash until then)."""
+    if file.endswith(MAGNET_SUFFIX) and source.display_name:
+        return source.display_name
+    return layout.name if layout else info_hash
+
+
+def state(torrent: LibraryTorrent, status: MountStatus | None) -> str:
+    if torrent.rejoining:
+        return REJOINING
+    if status is None or status["state"] in (Activity.IDLE, Activity.DISCONNECTED):
+        return IDLE
+    return READING if status["state"] == Activity.STREAMING else status["state"]
