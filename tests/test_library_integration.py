@@ -29,6 +29,9 @@ LISTED_WITHIN_S = 10.0
 # Long enough for a torrent that was started to have dialed its seeder.
 QUIET_S = 3.0
 POLL_S = 0.1
+# Long enough for libtorrent to have given up on a peer that refuses it (3 failed
+# dials at one a second, more apart each time).
+SEEDER_AWAY_S = 10.0
 
 
 def _torrentfs(*args: str) -> subprocess.CompletedProcess[str]:
@@ -231,13 +234,15 @@ def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(single_fil
         assert mounted.unmount() == 0
 
 
-def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_without_any_peer(
+def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_and_a_read_waits_for_peers(
     single_file, mount, tmp_path
 ):
     watch = tmp_path / "watch"
     watch.mkdir()
     cache = ("--cache-dir", str(tmp_path / "cache"))
+    movie = single_file.root.read_bytes()
     with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        port = seeder.port
         link = magnet_for(single_file.data, [seeder.endpoint]) + "&dn=Film"
         (watch / "film.magnet").write_text(link + "\n")
         first = mount(watch, *cache)
@@ -248,10 +253,23 @@ def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_without_any_peer(
     # No seeder now: the listing comes from the kept metadata.
     second = mount(watch, *cache)
     assert os.listdir(second.mountpoint) == ["Film"]
-    assert os.listdir(second.mountpoint / "Film") == ["movie.bin"]
-    size = (second.mountpoint / "Film" / "movie.bin").stat().st_size
-    assert size == single_file.root.stat().st_size
-    assert second.unmount() == 0
+    path = second.mountpoint / "Film" / "movie.bin"
+    assert os.listdir(path.parent) == ["movie.bin"]
+    assert path.stat().st_size == len(movie)
+    # A read waits for a peer rather than failing; the seeder's return answers it. A
+    # thread, not a `with` pool: a read that never ends must not hang the test.
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        waiting = pool.submit(read_at, path, 300_000, 4096)
+        time.sleep(SEEDER_AWAY_S)
+        assert not waiting.done()
+        assert _states(second.mountpoint) == {"Film": "reading"}
+        with Seeder(single_file.data, single_file.parent, "127.0.0.2", port=port):
+            assert waiting.result(timeout=LISTED_WITHIN_S) == movie[300_000:304_096]
+            assert second.unmount() == 0
+    finally:
+        second.close()
+        pool.shutdown(wait=False)
 
 
 def test_a_missing_watch_folder_is_one_line_and_exit_2(tmp_path):
