@@ -80,7 +80,7 @@ def magnet_for(torrent_data: bytes, peers: Sequence[tuple[str, int]]) -> str:
 
 
 class Seeder(Closing):
-    """A libtorrent session on one loopback address seeding one torrent."""
+    """A libtorrent session on one loopback address seeding one torrent, or more (`seed`)."""
 
     def __init__(
         self,
@@ -119,6 +119,11 @@ class Seeder(Closing):
             settings["tick_interval"] = tick_interval_ms
         self.address = address
         self._session = lt.session(settings)
+        self._handles: list[lt.torrent_handle] = []
+        self.seed(torrent_data, content_parent, verify)
+
+    def seed(self, torrent_data: bytes, content_parent: Path, verify: bool = True) -> None:
+        """Seed one more torrent, as a seedbox seeds many: never queued, all at once."""
         params = lt.add_torrent_params()
         params.ti = lt.torrent_info(torrent_data)
         params.save_path = str(content_parent)
@@ -127,7 +132,7 @@ class Seeder(Closing):
         else:
             params.have_pieces = [True] * params.ti.num_pieces()
             params.flags &= ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
-        self._handle = self._session.add_torrent(params)
+        self._handles.append(self._session.add_torrent(params))
 
     @property
     def peer(self) -> str:
@@ -144,14 +149,12 @@ class Seeder(Closing):
         return (self.address, self.port)
 
     def peer_count(self) -> int:
-        """Peers connected to this seeder now."""
-        peers: int = self._handle.status().num_peers
-        return peers
+        """Peers connected to this seeder now, over all its torrents."""
+        return sum(handle.status().num_peers for handle in self._handles)
 
     def uploaded_bytes(self) -> int:
-        """Payload bytes this seeder has sent since it started."""
-        uploaded: int = self._handle.status().total_payload_upload
-        return uploaded
+        """Payload bytes this seeder has sent since it started, over all its torrents."""
+        return sum(handle.status().total_payload_upload for handle in self._handles)
 
     def settled_upload(self, quiet_s: float, limit_s: float) -> int | None:
         """The upload total once it stayed put for `quiet_s`; None if it kept growing `limit_s`."""
@@ -167,9 +170,10 @@ class Seeder(Closing):
 
     def close(self) -> None:
         """Stop seeding and free the address: a seeder may come back on the same port."""
-        self._session.remove_torrent(self._handle)
+        for handle in self._handles:
+            self._session.remove_torrent(handle)
         self._session.pause()
-        del self._handle, self._session
+        del self._handles, self._session
 
 
 def mount_command(

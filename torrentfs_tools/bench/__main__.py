@@ -15,6 +15,7 @@ from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
     library_mount,
     library_players,
+    library_scan,
     media,
     players,
     report,
@@ -137,6 +138,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             runs.guarded(library_mount.run, cache, work, runs.log) if "library" in only else None
         )
         duet = runs.guarded(library_players.run, cache, work) if "library" in only else None
+        served = runs.guarded(library_scan.run, cache, work, library) if "library" in only else None
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -229,6 +231,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             library_mount.table(shelf),
         ),
         ("Two players in one library", library_players.DESCRIPTION, library_players.table(duet)),
+        ("minidlna on a library", library_scan.DESCRIPTION, library_scan.table(served)),
     ]
     sections += [
         (
@@ -280,7 +283,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 )
                 + throughput.targets(rates)
                 + library_mount.targets(shelf)
-                + library_players.targets(duet, runs.single_mount_peak(big_reads)),
+                + library_players.targets(duet, runs.single_mount_peak(big_reads))
+                + library_scan.targets(served),
             ),
         ),
     )

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from torrentfs.core.closing import Closing
 from torrentfs_tools.bench.clients import FuseClient
 from torrentfs_tools.bench.media import BenchContent
 from torrentfs_tools.bench.swarm import Swarm
@@ -151,38 +152,18 @@ def vlc_play(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
 def minidlna_scan(client: FuseClient, swarm: Swarm, library: BenchContent) -> Result:
     """minidlna, as its own user, scans the mounted library until every video is in its database."""
     client.start(swarm.torrent_path)
-    run_dir = client.run_dir
-    db_dir, log_dir = run_dir / "minidlna-db", run_dir / "minidlna-log"
     videos = sorted(p.relative_to(library.root) for p in library.root.rglob("*.mp4"))
     try:
         client.wait_visible(str(videos[0]))
-        _open_to_all(run_dir)
-        for folder in (db_dir, log_dir):
-            folder.mkdir()
-            shutil.chown(folder, MINIDLNA_USER, MINIDLNA_USER)
-        config = run_dir / "minidlna.conf"
-        config.write_text(
-            f"media_dir=V,{client.location('').rstrip('/')}\ndb_dir={db_dir}\nlog_dir={log_dir}\n"
-            "network_interface=lo\nport=8200\ninotify=no\nfriendly_name=bench\n"
-        )
-        start = time.monotonic()
         uploaded_before = swarm.uploaded_bytes()
-        scanner = subprocess.Popen(
-            ["minidlnad", "-d", "-f", str(config), "-u", MINIDLNA_USER, "-P",
-             str(run_dir / "minidlna.pid"), "-R"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
+        with Minidlna(client.location("").rstrip("/"), client.run_dir) as minidlna:
             with_duration = 0
-            while time.monotonic() - start < MINIDLNA_SCAN_LIMIT_S:
-                with_duration = _videos_with_duration(db_dir / "files.db")
+            while minidlna.running_s() < MINIDLNA_SCAN_LIMIT_S:
+                with_duration = minidlna.videos_with_duration()
                 if with_duration >= len(videos):
                     break
                 time.sleep(0.5)
-            scan_s = time.monotonic() - start
-        finally:
-            scanner.terminate()
-            scanner.wait(timeout=15)
+            scan_s = minidlna.running_s()
         return {
             "client": client.name,
             "scan_s": scan_s,
@@ -194,17 +175,49 @@ def minidlna_scan(client: FuseClient, swarm: Swarm, library: BenchContent) -> Re
         client.stop()
 
 
-def _videos_with_duration(database: Path) -> int:
-    if not database.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
-            row = db.execute(
-                "SELECT COUNT(*) FROM DETAILS WHERE MIME LIKE 'video/%' AND DURATION IS NOT NULL"
-            ).fetchone()
-    except sqlite3.Error:
-        return 0
-    return int(row[0])
+class Minidlna(Closing):
+    """minidlnad as user `minidlna`, building its database of one folder afresh (`-R`)."""
+
+    def __init__(self, media_dir: str, run_dir: Path) -> None:
+        """`media_dir` must be open to that user: an `allow_other` mount under `run_dir`."""
+        self._db_dir, log_dir = run_dir / "minidlna-db", run_dir / "minidlna-log"
+        _open_to_all(run_dir)
+        for folder in (self._db_dir, log_dir):
+            folder.mkdir()
+            shutil.chown(folder, MINIDLNA_USER, MINIDLNA_USER)
+        config = run_dir / "minidlna.conf"
+        config.write_text(
+            f"media_dir=V,{media_dir}\ndb_dir={self._db_dir}\nlog_dir={log_dir}\n"
+            "network_interface=lo\nport=8200\ninotify=no\nfriendly_name=bench\n"
+        )
+        self._started_at = time.monotonic()
+        self._process = subprocess.Popen(
+            ["minidlnad", "-d", "-f", str(config), "-u", MINIDLNA_USER, "-P",
+             str(run_dir / "minidlna.pid"), "-R"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def running_s(self) -> float:
+        return time.monotonic() - self._started_at
+
+    def videos_with_duration(self) -> int:
+        """Videos in its database with their duration: probed to the end of what it needs."""
+        database = self._db_dir / "files.db"
+        if not database.exists():
+            return 0
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                row = db.execute(
+                    "SELECT COUNT(*) FROM DETAILS "
+                    "WHERE MIME LIKE 'video/%' AND DURATION IS NOT NULL"
+                ).fetchone()
+        except sqlite3.Error:
+            return 0
+        return int(row[0])
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=15)
 
 
 def _open_to_all(run_dir: Path) -> None:
