@@ -23,6 +23,8 @@ from torrentfs_tools.loopback import Seeder, magnet_for
 # Liveness bound: far above what a loopback piece takes, so only a hang trips it.
 LIVENESS_S = 60.0
 SETTLE_S = 2.0
+# Between the reads of a player reading in real time: nothing is wanted meanwhile.
+PLAYER_PACE_S = 0.2
 SECOND_SEEDER_ADDRESS = "127.0.0.3"
 
 
@@ -214,6 +216,30 @@ def test_the_working_files_are_kept_within_their_budget(single_file):
             await until(lambda: (torrent.working_files_bytes or 0) <= budget)
             # The oldest went first.
             assert not set(range(8)) & set(torrent.had_pieces())
+
+        _run(session, scenario)
+
+
+def test_a_forget_refused_while_nothing_is_wanted_is_made_at_the_next_piece_asked_for(
+    single_file,
+):
+    """A player reading in real time: each piece arrives with nothing else wanted, so its
+    forget is refused then, and must come with the next piece asked for.
+
+    Failed before the fix (the files stayed over budget: a forget was only tried as a
+    piece arrived, when again nothing was wanted; two players kept twice their budget).
+    """
+    consumer = _Consumer()
+    budget = 8 * single_file.piece_length
+    with _seeded_torrent(single_file, files_budget_bytes=budget) as (session, torrent):
+
+        async def scenario() -> None:
+            torrent.start(consumer)
+            for piece in range(24):
+                assert await consumer.piece(torrent, piece) == _piece_of(single_file, piece)
+                await trio.sleep(PLAYER_PACE_S)
+            torrent.request_piece(30, 5_000)
+            await until(lambda: (torrent.working_files_bytes or 0) <= budget)
 
         _run(session, scenario)
 

@@ -9,6 +9,7 @@ import libtorrent as lt
 import trio
 
 from torrentfs.engine.settings import READ_AHEAD_PRIORITY
+from torrentfs.wakeup import Wakeup
 
 
 class Deadlines:
@@ -22,6 +23,9 @@ class Deadlines:
 
     def __init__(self) -> None:
         self._due: dict[int, float] = {}
+        # Raised whenever a piece is asked for: what a forget refused for want
+        # of anything wanted waits for.
+        self.asked = Wakeup()
 
     def __contains__(self, piece: object) -> bool:
         return piece in self._due
@@ -35,6 +39,7 @@ class Deadlines:
     def add(self, piece: int, deadline_ms: int, handle: lt.torrent_handle | None) -> None:
         """Want `piece` by `deadline_ms` from now; set it on `handle` if in the session."""
         self._due[piece] = trio.current_time() + deadline_ms / 1000
+        self.asked.set()
         if handle is not None:
             _set(handle, piece, deadline_ms)
 

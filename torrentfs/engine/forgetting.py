@@ -1,9 +1,10 @@
 """Keeping libtorrent's working files within their budget by forgetting the oldest pieces."""
 
-from collections.abc import Awaitable, Callable, Container, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from torrentfs.core.budget import WorkingFiles
 from torrentfs.core.layout import TorrentLayout
+from torrentfs.engine.deadlines import Deadlines
 from torrentfs.wakeup import Wakeup
 
 # The working files' budget in bytes, or how to learn it now.
@@ -20,15 +21,15 @@ class BudgetKeeper:
         self,
         budget_bytes: FilesBudget,
         drop: Callable[[list[int]], Awaitable[bool]],
-        busy: Container[int],
+        deadlines: Deadlines,
     ) -> None:
         """`budget_bytes`: a number, or asked each time (a library's share changes as
         torrents come and go); `drop` makes libtorrent drop pieces (False if it could
-        not); `busy` pieces are being waited for and must stay."""
+        not); pieces in `deadlines` are being waited for and must stay."""
         self._budget = budget_bytes if callable(budget_bytes) else lambda: budget_bytes
         self._files = WorkingFiles(self._budget())
         self._drop = drop
-        self._busy = busy
+        self._deadlines = deadlines
         self._over_budget = Wakeup()
 
     @property
@@ -52,11 +53,21 @@ class BudgetKeeper:
         self._files.dropped(pieces)
 
     async def run(self) -> None:
-        """Until cancelled: forget whenever the files pass their budget."""
+        """Until cancelled: forget whenever the files pass their budget.
+
+        A forget is refused while nothing is wanted, which is most of the time
+        when a player reads in real time and its read-ahead window is full:
+        the pieces arrive one by one as the window moves, each completing it.
+        A refused forget is tried again as soon as a piece is asked for (two
+        players at 1 MB/s in a 64 MiB budget kept 137 MiB before).
+        """
         while True:
             await self._over_budget.wait()
-            if not self._files.over_budget:
-                continue
-            victims = self._files.victims(busy=self._busy)
-            if victims:
-                await self._drop(victims)
+            while self._files.over_budget:
+                victims = self._files.victims(busy=self._deadlines)
+                if not victims:
+                    break
+                self._deadlines.asked.clear()
+                if await self._drop(victims):
+                    break
+                await self._deadlines.asked.wait()
