@@ -62,6 +62,11 @@ class _Entry:
     open_handles: set[int] = field(default_factory=set)
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
 
+    @property
+    def in_swarm(self) -> bool:
+        """Started and in the session now (not out of it until read again)."""
+        return self.started and self.torrent.in_session
+
 
 class Library:
     """The torrents of one watch folder, as one mount."""
@@ -133,7 +138,7 @@ class Library:
         """Open a file of one of the torrents, starting that torrent; returns the handle."""
         number, local = split_inode(node.inode)
         entry = self._entries[number]
-        if not (entry.started and entry.torrent.in_session):
+        if not entry.in_swarm:
             self._make_room(entry)
         self._start(entry)
         entry.last_used = trio.current_time()
@@ -176,8 +181,7 @@ class Library:
         for entry in self._entries.values():
             if entry.removed:
                 continue
-            active = entry.started and entry.torrent.in_session
-            content_status = entry.content.status() if active else None
+            content_status = entry.content.status() if entry.in_swarm else None
             torrents.append(
                 LibraryTorrentStatus(
                     folder=self.tree.folder_name(entry.number) or "",
@@ -256,11 +260,7 @@ class Library:
     def _make_room(self, coming: _Entry) -> None:
         """Keep the torrents in the session under --max-active: send out the one used
         longest ago with no file open, if there are too many."""
-        active = [
-            e
-            for e in self._entries.values()
-            if e is not coming and e.started and e.torrent.in_session
-        ]
+        active = [e for e in self._entries.values() if e is not coming and e.in_swarm]
         idle = sorted((e for e in active if not e.open_handles), key=lambda e: e.last_used)
         excess = len(active) + 1 - self._settings.max_active_torrents
         for entry in idle[: max(0, excess)]:
