@@ -234,6 +234,21 @@ def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(single_fil
         assert mounted.unmount() == 0
 
 
+def test_a_magnet_without_a_name_is_named_by_its_hash_until_its_metadata_comes(
+    multi_file, mount, tmp_path
+):
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    with Seeder(multi_file.data, multi_file.parent, "127.0.0.2") as seeder:
+        (watch / "album.magnet").write_text(magnet_for(multi_file.data, [seeder.endpoint]))
+        mounted = mount(watch)
+        assert _until_listed(mounted.mountpoint, {"Album"}) == {"Album"}
+        assert (mounted.mountpoint / "Album" / "cover.jpg").read_bytes() == (
+            multi_file.files()["cover.jpg"]
+        )
+        assert mounted.unmount() == 0
+
+
 def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_and_a_read_waits_for_peers(
     single_file, mount, tmp_path
 ):

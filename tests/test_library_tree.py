@@ -45,3 +45,14 @@ def test_a_torrent_without_metadata_has_an_empty_folder_until_its_tree_comes():
     assert library.node(library_inode(7, 2)) is None
     library.set_tree(7, _tree("file.bin"))
     assert [n.name for n in library.children(folder.inode)] == ["file.bin"]
+
+
+def test_a_renamed_folder_keeps_its_inode_and_takes_a_free_name():
+    library = LibraryTree()
+    library.add(1, "Film", _tree("a"))
+    library.add(2, "0123abcd", None)
+    assert library.rename(2, "Film") == "Film (2)"
+    assert [n.name for n in library.children(ROOT_INODE)] == ["Film", "Film (2)"]
+    assert library.lookup(ROOT_INODE, "0123abcd") is None
+    renamed = library.lookup(ROOT_INODE, "Film (2)")
+    assert renamed is not None and renamed.inode == library_inode(2, ROOT_INODE)

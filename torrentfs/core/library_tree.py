@@ -44,6 +44,14 @@ class LibraryTree:
         """Torrent `number`'s files, once its metadata is known."""
         self._trees[number] = tree
 
+    def rename(self, number: int, name: str) -> str:
+        """Name torrent `number`'s folder anew (same inode); returns the new name."""
+        del self._root.children[self._names[number]]
+        folder = unique_name(self._root, sanitize_name(name))
+        self._root.children[folder] = library_inode(number, ROOT_INODE)
+        self._names[number] = folder
+        return folder
+
     def remove(self, number: int) -> None:
         folder = self._names.pop(number, None)
         if folder is not None:

@@ -286,6 +286,11 @@ class Library:
                 if tree is not None and not entry.removed:
                     self.tree.set_tree(entry.number, tree)
                     self._metadata.keep(entry.torrent.info_hash, entry.torrent.metadata())
+                    layout = entry.torrent.layout
+                    if layout and self.tree.folder_name(entry.number) == entry.torrent.info_hash:
+                        # A magnet without a name, shown under its hash until now.
+                        folder = self.tree.rename(entry.number, layout.name)
+                        log.info("%s is %s from now on", entry.torrent.info_hash, folder)
 
     def _close(self, entry: _Entry) -> None:
         entry.scope.cancel()

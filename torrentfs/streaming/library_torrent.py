@@ -45,7 +45,8 @@ class TorrentSession(Protocol):
 
 def folder_name(file: str, source: Source, layout: TorrentLayout | None, info_hash: str) -> str:
     """The torrent's name; for a magnet its `dn` first, so that its folder keeps its name
-    once its metadata is kept (a magnet without one is named by its hash until then)."""
+    once its metadata is kept (a magnet without one is named by its hash until its
+    metadata comes, then renamed)."""
     if file.endswith(MAGNET_SUFFIX) and source.display_name:
         return source.display_name
     return layout.name if layout else info_hash
