@@ -115,6 +115,9 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
         assert seeder.uploaded_bytes() > 0
         assert _in_swarm(mounted.mountpoint) == {"movie.bin"}
         assert _states(mounted.mountpoint) == {"movie.bin": "reading"}
+        shown = _torrentfs("status", str(mounted.mountpoint))
+        [line] = [line for line in shown.stdout.splitlines() if "movie.bin" in line]
+        assert line.strip().startswith("movie.bin  reading, ") and line.endswith(" MiB held")
         assert mounted.unmount() == 0
 
 

@@ -115,7 +115,8 @@ def format_library(status: LibraryStatus) -> str:
         if mount is not None:
             line += (
                 f", {mount['download_rate'] / MB:.1f} MB/s down, {mount['peers']} peers, "
-                f"{len(mount.get('open_files') or [])} open files"
+                f"{len(mount.get('open_files') or [])} open files, "
+                f"{_held_bytes(mount) / MIB:.0f} MiB held"
             )
         lines.append(line)
     for rejected in status["rejected"]:
@@ -127,10 +128,20 @@ def library_line(status: LibraryStatus) -> str:
     """The summary systemd shows for a library."""
     active = [t for t in status["torrents"] if t["status"] is not None]
     rate = sum(t["status"]["download_rate"] for t in active if t["status"] is not None)
-    line = f"{len(status['torrents'])} torrents, {len(active)} active, {rate / MB:.1f} MB/s down"
+    held = sum(_held_bytes(t["status"]) for t in active if t["status"] is not None)
+    line = (
+        f"{len(status['torrents'])} torrents, {len(active)} active, {rate / MB:.1f} MB/s down, "
+        f"{held / MIB:.0f} MiB held"
+    )
     if status["rejected"]:
         line += f", {len(status['rejected'])} files rejected"
     return line
+
+
+def _held_bytes(mount: MountStatus) -> int:
+    """A torrent's pieces in the RAM store and in libtorrent's working files."""
+    store = mount.get("store")
+    return (store["bytes"] if store else 0) + (mount.get("working_files_bytes") or 0)
 
 
 def _reading(entry: ReaderStatus) -> str:
