@@ -252,6 +252,22 @@ def test_a_magnet_without_a_name_is_named_by_its_hash_until_its_metadata_comes(
         assert mounted.unmount() == 0
 
 
+def test_a_magnet_whose_metadata_never_comes_blocks_nothing_else(single_file, mount, tmp_path):
+    watch = _watch_folder(tmp_path, single_file)
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        # No such torrent, and nobody listens at the magnet's one peer.
+        lost = f"magnet:?xt=urn:btih:{'ab' * 20}&x.pe={SECOND_SEEDER_ADDRESS}:9&dn=Lost"
+        (watch / "lost.magnet").write_text(lost)
+        mounted = mount(watch, "--peer", seeder.peer)
+        root = mounted.mountpoint
+        assert set(os.listdir(root)) == {"movie.bin", "Lost"}
+        movie = single_file.root.read_bytes()
+        assert read_at(root / "movie.bin" / "movie.bin", 0, 100) == movie[:100]
+        assert os.listdir(root / "Lost") == []
+        assert _states(root) == {"movie.bin": "reading", "Lost": "fetching metadata"}
+        assert mounted.unmount() == 0
+
+
 def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_and_a_read_waits_for_peers(
     single_file, mount, tmp_path
 ):
