@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from torrentfs_tools.bench import measure
+from torrentfs_tools.bench import measure, report
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.tracker import LoopbackTracker
 from torrentfs_tools.loopback import MountProcess, Seeder, make_torrent, with_trackers
@@ -146,8 +146,7 @@ def table(result: Result | None) -> str:
         ("most peers at a seeder in that time", f"{r['idle_most_seeder_peers']}"),
         (f"first 64 KiB of torrent {READ_INDEX} (s)", f"{r['first_read_s']:.2f}"),
     ]  # fmt: skip
-    lines = ["| figure | torrentfs |", "| --- | --- |"]
-    return "\n".join([*lines, *(f"| {label} | {value} |" for label, value in rows)])
+    return report.torrentfs_table(rows)
 
 
 def targets(result: Result | None) -> list[tuple[str, str, bool]]:

@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from torrentfs_tools.bench import media
+from torrentfs_tools.bench import media, report
 from torrentfs_tools.bench.clients import TorrentfsClient
 from torrentfs_tools.bench.measure import CommandResult, PeakSampler, run_measured
 from torrentfs_tools.bench.scenarios import (
@@ -87,14 +87,12 @@ def table(result: Result | None) -> str:
     walls = ", ".join(f"{wall:.2f}" for wall in result["walls_s"])
     starts = ", ".join(f"{start:.2f}" for start in result["first_read_s"])
     peak_mib = result["peak_private_plus_data_bytes"] / media.MIB
-    return "\n".join(
+    return report.torrentfs_table(
         [
-            "| figure | torrentfs |",
-            "| --- | --- |",
-            f"| first 64 KiB of each, both at once (s) | {starts} |",
-            f"| then 60 s of playback on each, wall (s) | {walls} |",
-            f"| both players succeeded | {'yes' if result['ok'] else 'NO'} |",
-            f"| peak private memory + kept data (MiB) | {peak_mib:.0f} |",
+            ("first 64 KiB of each, both at once (s)", starts),
+            ("then 60 s of playback on each, wall (s)", walls),
+            ("both players succeeded", "yes" if result["ok"] else "NO"),
+            ("peak private memory + kept data (MiB)", f"{peak_mib:.0f}"),
         ]
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from torrentfs.core.config import DEFAULT_MAX_ACTIVE_TORRENTS
 from torrentfs.core.status_schema import LibraryStatus
 from torrentfs.status import read_library_status
-from torrentfs_tools.bench import media
+from torrentfs_tools.bench import media, report
 from torrentfs_tools.bench.clients import TorrentfsClient
 from torrentfs_tools.bench.players import MINIDLNA_USER, Minidlna
 from torrentfs_tools.bench.scenarios import Result
@@ -133,8 +133,7 @@ def table(result: Result | None) -> str:
         ("after the scan, until none is in the swarm (s)",
          "never" if out is None else f"{out:.1f}"),
     ]  # fmt: skip
-    lines = ["| figure | torrentfs |", "| --- | --- |"]
-    return "\n".join([*lines, *(f"| {label} | {value} |" for label, value in rows)])
+    return report.torrentfs_table(rows)
 
 
 def targets(result: Result | None) -> list[tuple[str, str, bool]]:

@@ -121,6 +121,12 @@ def figures_table(results: Sequence[Result], rows: Sequence[tuple[str, Any]]) ->
     return "\n".join(lines)
 
 
+def torrentfs_table(rows: Sequence[tuple[str, str]]) -> str:
+    """A table of torrentfs's figures alone, already written out."""
+    lines = ["| figure | torrentfs |", "| --- | --- |"]
+    return "\n".join([*lines, *(f"| {label} | {value} |" for label, value in rows)])
+
+
 def _cell(cell: Any, result: Result) -> str:
     if "error" in result:
         return "failed"
