@@ -18,8 +18,9 @@ import pytest
 
 from tests.helpers import read_at, sha256_of
 from torrentfs.core.status_schema import LibraryStatus
+from torrentfs.engine.storage import memory_root
 from torrentfs.status import read_library_status
-from torrentfs_tools.loopback import Seeder, magnet_for
+from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for
 
 pytestmark = pytest.mark.mount
 
@@ -111,7 +112,11 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
             time.sleep(POLL_S)
         assert _in_swarm(mounted.mountpoint) == set()
         assert _states(mounted.mountpoint) == {"movie.bin": "idle"}
+        # Not even a working folder in RAM until then.
+        working = memory_root() / str(mounted.process.pid)
+        assert list(working.iterdir()) == []
         assert read_at(folder / "movie.bin", 0, 100) == single_file.root.read_bytes()[:100]
+        assert [path.name for path in working.iterdir()] == [info_hash_of(single_file.data)]
         assert seeder.uploaded_bytes() > 0
         assert _in_swarm(mounted.mountpoint) == {"movie.bin"}
         assert _states(mounted.mountpoint) == {"movie.bin": "reading"}

@@ -76,17 +76,22 @@ class Storage:
     save_path: Path | None = None
 
     def prepare(self, info_hash: str) -> Path:
-        """Create and return the folder for this torrent's files."""
+        """The folder for this torrent's files; raises UserError if it could not be made.
+
+        Only its parent is made now: libtorrent makes the folder with the
+        first piece it writes, so a library's unread torrents leave none.
+        """
         if self.mode is StorageMode.MEMORY:
             self.save_path = _new_memory_workdir(info_hash)
         else:
-            self.save_path = (self.cache_dir or disk_cache_root()) / info_hash
+            root = self.cache_dir or disk_cache_root()
             try:
-                self.save_path.mkdir(parents=True, exist_ok=True)
+                root.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise UserError(
-                    f"cannot create cache folder {self.save_path}: {error.strerror}"
-                ) from None
+                raise UserError(f"cannot create cache folder {root}: {error.strerror}") from None
+            if not os.access(root, os.W_OK | os.X_OK):
+                raise UserError(f"cannot create cache folder {root}: not writable")
+            self.save_path = root / info_hash
         return self.save_path
 
     @property
@@ -108,6 +113,7 @@ class Storage:
     def save_resume_data(self, data: bytes) -> None:
         if self.mode is not StorageMode.DISK or self.save_path is None:
             return
+        self.save_path.mkdir(exist_ok=True)
         partial = self.save_path / (RESUME_FILE_NAME + ".partial")
         partial.write_bytes(data)
         partial.replace(self.save_path / RESUME_FILE_NAME)
@@ -122,15 +128,17 @@ class Storage:
 
 
 def _new_memory_workdir(info_hash: str) -> Path:
-    """A fresh folder for one torrent, in this process's folder (one per running mount)."""
+    """A fresh folder for one torrent, in this process's private folder (one per running
+    mount); the process's folder is made now, the torrent's by its first piece."""
     root = memory_root()
     root.mkdir(mode=0o700, exist_ok=True)
-    _remove_stale_workdirs(root)
     process_dir = root / str(os.getpid())
-    process_dir.mkdir(mode=0o700, exist_ok=True)
+    if not process_dir.exists():
+        # Once a process: a library adds a thousand torrents at start.
+        _remove_stale_workdirs(root)
+        process_dir.mkdir(mode=0o700)
     path = process_dir / info_hash
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(mode=0o700)
     return path
 
 
