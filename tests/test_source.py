@@ -79,6 +79,6 @@ def test_parse_peer():
     assert parse_peer("10.1.2.3:51413") == Peer("10.1.2.3", 51413)
     assert parse_peer("[2001:db8::1]:6881") == Peer("2001:db8::1", 6881)
     assert str(Peer("2001:db8::1", 6881)) == "[2001:db8::1]:6881"
-    for bad in ("", ":80", "host:", "host:0", "host:x"):
+    for bad in ("", ":80", "host:", "host:0", "host:x", "0:²"):  # "²" found by the fuzz test
         with pytest.raises(UserError):
             parse_peer(bad)

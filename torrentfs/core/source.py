@@ -105,7 +105,9 @@ def parse_peer(text: str) -> Peer:
     host, sep, port_text = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    # isdigit alone takes "²" and other digits int() refuses.
+    port_ok = port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536
+    if not sep or not host or not port_ok:
         raise UserError(f"invalid peer {text!r}: expected HOST:PORT, e.g. 192.0.2.7:6881")
     return Peer(host, int(port_text))
 

@@ -145,7 +145,8 @@ def _new_memory_workdir(info_hash: str) -> Path:
 def _remove_stale_workdirs(root: Path) -> None:
     """Working folders of mounts whose process is gone (killed, crashed) hold RAM: free it."""
     for folder in root.iterdir():
-        if folder.name.isdigit() and not _process_alive(int(folder.name)):
+        is_pid = folder.name.isascii() and folder.name.isdigit()
+        if is_pid and not _process_alive(int(folder.name)):
             log.info("removing working files left by process %s", folder.name)
             shutil.rmtree(folder, ignore_errors=True)
 
