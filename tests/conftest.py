@@ -90,8 +90,13 @@ def seeder_for() -> Iterator[Callable[[SampleTorrent], Seeder]]:
 
 
 @pytest.fixture
-def mount(tmp_path: Path) -> Iterator[Callable[..., MountProcess]]:
-    """Run `torrentfs mount SOURCE <tmp>/mnt ARGS…` and wait until it is mounted."""
+def mount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., MountProcess]]:
+    """Run `torrentfs mount SOURCE <tmp>/mnt ARGS…` and wait until it is mounted.
+
+    The default cache folder is the test's own: a magnet's metadata kept by one
+    test must not make another's magnet known from the start.
+    """
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     mounts: list[MountProcess] = []
 
     def start(

@@ -263,13 +263,44 @@ def test_a_magnet_whose_metadata_never_comes_blocks_nothing_else(single_file, mo
         # No such torrent, and nobody listens at the magnet's one peer.
         lost = f"magnet:?xt=urn:btih:{'ab' * 20}&x.pe={SECOND_SEEDER_ADDRESS}:9&dn=Lost"
         (watch / "lost.magnet").write_text(lost)
-        mounted = mount(watch, "--peer", seeder.peer)
+        # With room for one torrent: the magnet still fetching is not sent out for it.
+        mounted = mount(watch, "--peer", seeder.peer, "--max-active", "1")
         root = mounted.mountpoint
         assert set(os.listdir(root)) == {"movie.bin", "Lost"}
         movie = single_file.root.read_bytes()
         assert read_at(root / "movie.bin" / "movie.bin", 0, 100) == movie[:100]
         assert os.listdir(root / "Lost") == []
         assert _states(root) == {"movie.bin": "reading", "Lost": "fetching metadata"}
+        assert mounted.unmount() == 0
+
+
+def test_a_magnet_whose_metadata_comes_after_idle_disconnect_leaves_the_swarm_with_it(
+    single_file, mount, tmp_path
+):
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as absent:
+        endpoint = absent.endpoint
+    link = magnet_for(single_file.data, [endpoint]) + "&dn=Film"
+    (watch / "film.magnet").write_text(link)
+    quick = ("--idle-timeout", "1s", "--idle-disconnect", "2s")
+    mounted = mount(watch, *quick)
+    # Past --idle-disconnect with nobody reading, and no metadata yet.
+    time.sleep(QUIET_S)
+    assert _states(mounted.mountpoint) == {"Film": "fetching metadata"}
+    with Seeder(single_file.data, single_file.parent, endpoint[0], port=endpoint[1]) as seeder:
+        folder = mounted.mountpoint / "Film"
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while not os.listdir(folder) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert os.listdir(folder) == ["movie.bin"]
+        # Nobody read it meanwhile: out of the swarm now it has what it came for.
+        assert _until_out_of_swarm(mounted.mountpoint, "Film")
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while seeder.peer_count() and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert seeder.peer_count() == 0
+        assert read_at(folder / "movie.bin", 0, 4096) == single_file.root.read_bytes()[:4096]
         assert mounted.unmount() == 0
 
 
