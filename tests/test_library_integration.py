@@ -51,6 +51,14 @@ def _until_listed(mountpoint: Path, expected: set[str]) -> set[str]:
         time.sleep(POLL_S)
 
 
+def _until_filled(folder: Path) -> list[str]:
+    """A magnet's folder once its metadata has filled it, or as it is after the limit."""
+    deadline = time.monotonic() + LISTED_WITHIN_S
+    while not os.listdir(folder) and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    return os.listdir(folder)
+
+
 def _status(mountpoint: Path) -> LibraryStatus:
     return read_library_status(mountpoint)
 
@@ -234,10 +242,7 @@ def test_a_magnet_file_is_a_folder_that_fills_once_its_metadata_comes(single_fil
         (watch / "film.magnet").write_text(link + "\n")
         mounted = mount(watch)
         folder = mounted.mountpoint / "Film"
-        deadline = time.monotonic() + LISTED_WITHIN_S
-        while not os.listdir(folder) and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        assert os.listdir(folder) == ["movie.bin"]
+        assert _until_filled(folder) == ["movie.bin"]
         assert read_at(folder / "movie.bin", 0, 4096) == single_file.root.read_bytes()[:4096]
         assert mounted.unmount() == 0
 
@@ -290,10 +295,7 @@ def test_a_magnet_whose_metadata_comes_after_idle_disconnect_leaves_the_swarm_wi
     assert _states(mounted.mountpoint) == {"Film": "fetching metadata"}
     with Seeder(single_file.data, single_file.parent, endpoint[0], port=endpoint[1]) as seeder:
         folder = mounted.mountpoint / "Film"
-        deadline = time.monotonic() + LISTED_WITHIN_S
-        while not os.listdir(folder) and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        assert os.listdir(folder) == ["movie.bin"]
+        assert _until_filled(folder) == ["movie.bin"]
         # Nobody read it meanwhile: out of the swarm now it has what it came for.
         assert _until_out_of_swarm(mounted.mountpoint, "Film")
         deadline = time.monotonic() + LISTED_WITHIN_S
@@ -316,9 +318,7 @@ def test_a_magnets_metadata_is_kept_so_a_restart_lists_it_and_a_read_waits_for_p
         link = magnet_for(single_file.data, [seeder.endpoint]) + "&dn=Film"
         (watch / "film.magnet").write_text(link + "\n")
         first = mount(watch, *cache)
-        deadline = time.monotonic() + LISTED_WITHIN_S
-        while not os.listdir(first.mountpoint / "Film") and time.monotonic() < deadline:
-            time.sleep(POLL_S)
+        assert _until_filled(first.mountpoint / "Film") == ["movie.bin"]
         assert first.unmount() == 0
     # No seeder now: the listing comes from the kept metadata.
     second = mount(watch, *cache)

@@ -131,12 +131,11 @@ def _measure(
 
 
 def table(result: Result | None) -> str:
-    if result is None:
-        return "(not run)"
-    if "error" in result:
-        return f"failed: {result['error']}"
-    r = result
-    rows = [
+    return report.torrentfs_table(result, _rows)
+
+
+def _rows(r: Result) -> list[tuple[str, str]]:
+    return [
         ("torrents", f"{r['torrents']}"),
         ("mount ready (s)", f"{r['ready_s']:.2f}"),
         ("`find` of the whole mount (s)", f"{r['find_s']:.2f} ({r['find_entries']} entries)"),
@@ -146,7 +145,6 @@ def table(result: Result | None) -> str:
         ("most peers at a seeder in that time", f"{r['idle_most_seeder_peers']}"),
         (f"first 64 KiB of torrent {READ_INDEX} (s)", f"{r['first_read_s']:.2f}"),
     ]  # fmt: skip
-    return report.torrentfs_table(rows)
 
 
 def targets(result: Result | None) -> list[tuple[str, str, bool]]:

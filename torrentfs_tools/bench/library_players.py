@@ -80,21 +80,19 @@ def run(cache: Path, work: Path) -> Result:
 
 
 def table(result: Result | None) -> str:
-    if result is None:
-        return "(not run)"
-    if "error" in result:
-        return f"failed: {result['error']}"
+    return report.torrentfs_table(result, _rows)
+
+
+def _rows(result: Result) -> list[tuple[str, str]]:
     walls = ", ".join(f"{wall:.2f}" for wall in result["walls_s"])
     starts = ", ".join(f"{start:.2f}" for start in result["first_read_s"])
     peak_mib = result["peak_private_plus_data_bytes"] / media.MIB
-    return report.torrentfs_table(
-        [
-            ("first 64 KiB of each, both at once (s)", starts),
-            ("then 60 s of playback on each, wall (s)", walls),
-            ("both players succeeded", "yes" if result["ok"] else "NO"),
-            ("peak private memory + kept data (MiB)", f"{peak_mib:.0f}"),
-        ]
-    )
+    return [
+        ("first 64 KiB of each, both at once (s)", starts),
+        ("then 60 s of playback on each, wall (s)", walls),
+        ("both players succeeded", "yes" if result["ok"] else "NO"),
+        ("peak private memory + kept data (MiB)", f"{peak_mib:.0f}"),
+    ]
 
 
 def targets(result: Result | None, single_mount_peak: int | None) -> list[tuple[str, str, bool]]:

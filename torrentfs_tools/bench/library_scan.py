@@ -118,13 +118,12 @@ def _in_swarm(status: LibraryStatus) -> int:
 
 
 def table(result: Result | None) -> str:
-    if result is None:
-        return "(not run)"
-    if "error" in result:
-        return f"failed: {result['error']}"
-    r = result
+    return report.torrentfs_table(result, _rows)
+
+
+def _rows(r: Result) -> list[tuple[str, str]]:
     out = r["all_out_after_s"]
-    rows = [
+    return [
         ("videos with a duration in minidlna's database",
          f"{r['videos_with_duration']} of {r['videos']}"),
         ("scan until every duration is known (s)", f"{r['scan_s']:.1f}"),
@@ -133,7 +132,6 @@ def table(result: Result | None) -> str:
         ("after the scan, until none is in the swarm (s)",
          "never" if out is None else f"{out:.1f}"),
     ]  # fmt: skip
-    return report.torrentfs_table(rows)
 
 
 def targets(result: Result | None) -> list[tuple[str, str, bool]]:

@@ -2,7 +2,7 @@
 
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,10 +121,16 @@ def figures_table(results: Sequence[Result], rows: Sequence[tuple[str, Any]]) ->
     return "\n".join(lines)
 
 
-def torrentfs_table(rows: Sequence[tuple[str, str]]) -> str:
-    """A table of torrentfs's figures alone, already written out."""
+def torrentfs_table(
+    result: Result | None, rows: Callable[[Result], Sequence[tuple[str, str]]]
+) -> str:
+    """A table of torrentfs's figures alone (`rows` of its result), or why there are none."""
+    if result is None:
+        return "(not run)"
+    if "error" in result:
+        return f"failed: {result['error']}"
     lines = ["| figure | torrentfs |", "| --- | --- |"]
-    return "\n".join([*lines, *(f"| {label} | {value} |" for label, value in rows)])
+    return "\n".join([*lines, *(f"| {label} | {value} |" for label, value in rows(result))])
 
 
 def _cell(cell: Any, result: Result) -> str:
