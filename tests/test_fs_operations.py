@@ -11,6 +11,7 @@ import json
 import os
 import stat
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pyfuse3
 import pytest
@@ -19,7 +20,7 @@ import trio
 from tests.helpers import SEEDER_ADDRESS, loopback_network
 from torrentfs.core.config import Settings
 from torrentfs.core.source import parse_source
-from torrentfs.core.status_schema import STATUS_XATTR
+from torrentfs.core.status_schema import STATUS_FILE
 from torrentfs.core.tree import ROOT_INODE
 from torrentfs.engine.session import Session
 from torrentfs.engine.storage import Storage
@@ -81,15 +82,27 @@ def test_lookup_open_read_and_release_give_the_files_bytes(multi_file):
         tail = len(expected) - 5000
         # A read past the end gets what there is.
         assert await ops.read(info.fh, tail, 65536) == expected[tail:]
-        status = json.loads(await ops.getxattr(ROOT_INODE, STATUS_XATTR, ctx))
+        status = await _status(ops, ctx)
         assert [reader["path"] for reader in status["open_files"]] == [f"CD1/{FLAC}"]
         progress = float(await ops.getxattr(entry.st_ino, PROGRESS_XATTR, ctx))
         assert 0 < progress <= 1
         await ops.release(info.fh)
-        status = json.loads(await ops.getxattr(ROOT_INODE, STATUS_XATTR, ctx))
+        status = await _status(ops, ctx)
         assert status["open_files"] == []
 
     _with_operations(multi_file, scenario)
+
+
+async def _status(ops: TorrentOperations, ctx: pyfuse3.RequestContext) -> dict[str, Any]:
+    """The status file read as a program would: looked up, opened, read to its end."""
+    entry = await ops.lookup(ROOT_INODE, STATUS_FILE.encode(), ctx)
+    info = await ops.open(entry.st_ino, os.O_RDONLY, ctx)
+    assert info.direct_io
+    document = b""
+    while chunk := await ops.read(info.fh, len(document), 4096):
+        document += chunk
+    await ops.release(info.fh)
+    return json.loads(document)
 
 
 def test_what_cannot_be_done_gets_the_errno_the_kernel_expects(multi_file):

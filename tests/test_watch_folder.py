@@ -1,7 +1,7 @@
 import pytest
 
 from torrentfs.core.errors import UserError
-from torrentfs.core.watch_folder import changes, scan, source_of
+from torrentfs.core.watch_folder import below, changes, rescan, scan, source_of
 
 HASH = "c9e15763f722f23e98a29decdfae341b98d53056"
 
@@ -10,6 +10,8 @@ def test_scan_sees_visible_files_and_changes_say_what_came_and_went(tmp_path):
     (tmp_path / "a.torrent").write_bytes(b"x")
     (tmp_path / ".partial.magnet").write_text("magnet:")
     (tmp_path / "folder").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "c.torrent").write_bytes(b"x")
     first = scan(tmp_path)
     assert list(first) == ["a.torrent"]
     (tmp_path / "b.magnet").write_text(f"magnet:?xt=urn:btih:{HASH}\n")
@@ -19,7 +21,24 @@ def test_scan_sees_visible_files_and_changes_say_what_came_and_went(tmp_path):
     assert (found.added, found.removed) == (["b.magnet"], ["a.torrent"])
     rewritten = dict(second, **{"b.magnet": (0, 1)})
     found = changes(second, rewritten)
-    assert (found.added, found.removed) == (["b.magnet"], ["b.magnet"])
+    assert (found.added, found.removed, found.rewritten) == ([], [], ["b.magnet"])
+
+
+def test_subfolders_at_any_depth_are_scanned_and_rescanned_by_path(tmp_path):
+    (tmp_path / "tv" / "Show").mkdir(parents=True)
+    (tmp_path / "tv" / "Show" / "e1.torrent").write_bytes(b"x")
+    (tmp_path / "movies").mkdir()
+    (tmp_path / "movies" / "film.magnet").write_text("magnet:")
+    (tmp_path / "top.torrent").write_bytes(b"x")
+    seen = scan(tmp_path)
+    assert sorted(seen) == ["movies/film.magnet", "top.torrent", "tv/Show/e1.torrent"]
+    assert list(below(seen, "tv")) == ["tv/Show/e1.torrent"]
+    assert list(below(seen, "tv/Show/e1.torrent")) == ["tv/Show/e1.torrent"]
+    assert below(seen, "t") == {}
+    assert list(rescan(tmp_path, "tv")) == ["tv/Show/e1.torrent"]
+    assert list(rescan(tmp_path, "top.torrent")) == ["top.torrent"]
+    assert rescan(tmp_path, "gone.torrent") == {}
+    assert rescan(tmp_path, ".hidden/x.torrent") == {}
 
 
 def test_a_magnet_file_holds_one_link(tmp_path):

@@ -1,8 +1,9 @@
 """`torrentfs status MOUNTPOINT`: what a running mount is doing, read from the mount itself.
 
-The mount publishes its status as JSON in the root's `user.torrentfs.status`
-extended attribute, so no socket or port is needed; this module reads it and
-formats it for people (`format_status`, pure) or prints it as is (`--json`).
+The mount serves its status as JSON in a hidden file at its root
+(`core.status_schema.STATUS_FILE`), so no socket or port is needed; this
+module reads it and formats it for people (`format_status`, pure) or prints
+it as is (`--json`).
 """
 
 import errno
@@ -13,7 +14,7 @@ from typing import cast
 
 from torrentfs.core.errors import UserError
 from torrentfs.core.status_schema import (
-    STATUS_XATTR,
+    STATUS_FILE,
     LibraryStatus,
     MountStatus,
     ReaderStatus,
@@ -40,19 +41,25 @@ def read_library_status(mountpoint: Path) -> LibraryStatus:
 
 def _read(mountpoint: Path) -> dict[str, object]:
     try:
-        raw = os.getxattr(mountpoint, STATUS_XATTR)
+        os.stat(mountpoint)
+        raw = (mountpoint / STATUS_FILE).read_bytes()
     except FileNotFoundError:
-        raise UserError(f"{mountpoint} does not exist") from None
+        if not mountpoint.exists():
+            raise UserError(f"{mountpoint} does not exist") from None
+        raise UserError(f"{mountpoint} is not a torrentfs mount") from None
     except OSError as error:
         if error.errno == errno.ENOTCONN:
             raise UserError(
                 f"{mountpoint} is a stale mount (its torrentfs is gone): "
                 f"clear it with 'fusermount3 -u {mountpoint}'"
             ) from None
-        if error.errno in (errno.ENODATA, errno.ENOTSUP):
+        if error.errno in (errno.ENOTDIR, errno.EACCES):
             raise UserError(f"{mountpoint} is not a torrentfs mount") from None
         raise UserError(f"cannot read the status of {mountpoint}: {error.strerror}") from None
-    return cast(dict[str, object], json.loads(raw))
+    try:
+        return cast(dict[str, object], json.loads(raw))
+    except ValueError:
+        raise UserError(f"{mountpoint} is not a torrentfs mount") from None
 
 
 def show_status(mountpoint: Path, as_json: bool) -> int:

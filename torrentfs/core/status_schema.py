@@ -1,15 +1,17 @@
 """What a mount publishes about itself: the shape of its status, and where to find it.
 
-The mount writes its status as JSON in the root folder's `STATUS_XATTR`
-extended attribute; `torrentfs status` reads it back. Both sides share these
-types, and nothing here imports FUSE, trio or libtorrent, so the status
-command starts without them.
+The mount serves its status as JSON in a hidden file at its root,
+`STATUS_FILE`, made afresh at each open; `torrentfs status` reads it back.
+A file has no size cap (an extended attribute stops at 64 KiB, a library of
+a few hundred torrents), and nothing lists it: `ls -a`, `find` and media
+servers never see it. Both sides share these types, and nothing here
+imports FUSE, trio or libtorrent, so the status command starts without them.
 """
 
 from typing import NotRequired, TypedDict
 
-# The mount's status, as JSON, on the root folder (`getfattr -n user.torrentfs.status`).
-STATUS_XATTR = b"user.torrentfs.status"
+# The mount's status as JSON: `cat MOUNTPOINT/.torrentfs-status`.
+STATUS_FILE = ".torrentfs-status"
 
 
 class StoreStatus(TypedDict):
@@ -53,6 +55,10 @@ class MountStatus(TorrentStatus):
     name: str | None
     state: str
     working_files_bytes: NotRequired[int | None]
+    # The torrent's bytes here, each counted once (in the RAM store, the working files or
+    # both); and the RAM they take (a piece in both counts twice there).
+    held_bytes: NotRequired[int]
+    memory_bytes: NotRequired[int]
     store: NotRequired[StoreStatus]
     requested_pieces: NotRequired[list[int]]
     claimed_pieces: NotRequired[list[int]]

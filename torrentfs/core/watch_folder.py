@@ -1,11 +1,14 @@
 """The watch folder of a library: which files in it are torrents, and what changed.
 
 A `.torrent` file is a torrent; a `.magnet` file is a text file holding one
-magnet link (or a bare info-hash). Hidden files (a name starting with ".",
-as partial writes usually are) are not looked at; any other file is
-rejected with a reason, as is a torrent or magnet that does not parse.
+magnet link (or a bare info-hash). Files are named by their path from the
+watch folder ("tv/show.torrent"): subfolders at any depth are looked into.
+Hidden files and folders (a name starting with ".", as partial writes
+usually are) are not looked at; any other file is rejected with a reason,
+as is a torrent or magnet that does not parse.
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,29 +28,67 @@ Stamp = tuple[int, int]
 class FolderChanges:
     added: list[str]
     removed: list[str]
+    # Files whose stamp changed: gone, then come again (maybe naming another torrent).
+    rewritten: list[str]
 
 
-def scan(folder: Path) -> dict[str, Stamp]:
-    """The visible files of `folder`, by name; raises OSError if it cannot be listed."""
-    found = {}
-    for entry in folder.iterdir():
-        if entry.name.startswith("."):
-            continue
-        try:
-            info = entry.stat()
-        except FileNotFoundError:
-            continue  # gone between the listing and the stat
-        if entry.is_file():
-            found[entry.name] = (info.st_mtime_ns, info.st_size)
+def scan(folder: Path, under: str = "") -> dict[str, Stamp]:
+    """The visible files below `folder`/`under` at any depth, by path from `folder`;
+    raises OSError if `folder` cannot be listed (a subfolder that cannot is skipped)."""
+    found: dict[str, Stamp] = {}
+    _scan_into(folder, under, found, top=True)
     return found
 
 
+def _scan_into(folder: Path, under: str, found: dict[str, Stamp], top: bool) -> None:
+    prefix = f"{under}/" if under else ""
+    try:
+        entries = list(os.scandir(folder / under))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        if top and not under:
+            raise
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _scan_into(folder, prefix + entry.name, found, top=False)
+            elif entry.is_file():
+                info = entry.stat()
+                found[prefix + entry.name] = (info.st_mtime_ns, info.st_size)
+        except FileNotFoundError:
+            continue  # gone between the listing and the stat
+
+
+def rescan(folder: Path, path: str) -> dict[str, Stamp]:
+    """What is at `path` now: the file's stamp, or every file below it if it is a
+    folder, or nothing if it is gone or hidden."""
+    if any(part.startswith(".") for part in path.split("/")):
+        return {}
+    try:
+        info = os.stat(folder / path, follow_symlinks=True)
+    except OSError:
+        return {}
+    if os.path.isdir(folder / path) and not os.path.islink(folder / path):
+        return scan(folder, path)
+    if not os.path.isfile(folder / path):
+        return {}
+    return {path: (info.st_mtime_ns, info.st_size)}
+
+
+def below(seen: dict[str, Stamp], path: str) -> dict[str, Stamp]:
+    """The entries of `seen` at `path` or below it."""
+    prefix = path + "/"
+    return {name: stamp for name, stamp in seen.items() if name == path or name.startswith(prefix)}
+
+
 def changes(before: dict[str, Stamp], after: dict[str, Stamp]) -> FolderChanges:
-    """What appeared and what went; a file rewritten counts as both."""
-    rewritten = [name for name in after if name in before and after[name] != before[name]]
-    added = sorted([name for name in after if name not in before] + rewritten)
-    removed = sorted([name for name in before if name not in after] + rewritten)
-    return FolderChanges(added, removed)
+    """What appeared, what went, and what was rewritten."""
+    rewritten = sorted(name for name in after if name in before and after[name] != before[name])
+    added = sorted(name for name in after if name not in before)
+    removed = sorted(name for name in before if name not in after)
+    return FolderChanges(added, removed, rewritten)
 
 
 def source_of(path: Path) -> Source:

@@ -10,7 +10,9 @@ budget" and "Measured facts").
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libtorrent as lt
 
@@ -25,6 +27,9 @@ from torrentfs.engine.peers import Address, TorrentPeers
 from torrentfs.engine.round_trips import Removal, ResumeData
 from torrentfs.engine.storage import Storage, punch_piece
 from torrentfs.wakeup import Wakeup
+
+if TYPE_CHECKING:
+    from torrentfs.engine.torrent import Torrent
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +47,11 @@ class SessionMembership:
         background: Background | None = None,
         files_budget_bytes: FilesBudget | None = None,
         leaves_when_disconnected: bool = False,
+        run_when_started: Callable[[Torrent], None] | None = None,
     ) -> None:
         """`leaves_when_disconnected`: a library's torrent, out of the session when
-        disconnected, costing only its metadata until read again."""
+        disconnected, costing only its metadata until read again. `run_when_started`
+        runs the torrent's background work (`Torrent.run`) once it is started."""
         self._session = session
         self._params = params
         self._storage = storage
@@ -60,6 +67,9 @@ class SessionMembership:
         self._rejoin_due = Wakeup()
         self._leaves_when_disconnected = leaves_when_disconnected
         self._leave_due = Wakeup()
+        # Raised at every add that dials: the peer loop sleeps on it while out of the swarm.
+        self._joined = Wakeup()
+        self._run_when_started = run_when_started
         self._budget = (
             BudgetKeeper(files_budget_bytes, self.drop_pieces, self._deadlines)
             if files_budget_bytes is not None
@@ -130,6 +140,7 @@ class SessionMembership:
                 rejoined = await self._rejoin([])
             if not rejoined and self._life.state is TorrentState.ACTIVE:
                 self._handle.resume()
+                self._joined.set()
 
     async def _leave_when_due(self) -> None:
         """Take a disconnected torrent out of the session, to be added back from its resume
@@ -208,6 +219,7 @@ class SessionMembership:
         self._life.enter(settled)
         if not paused:
             self._peers.dial_given(self._handle)
+            self._joined.set()
         self._deadlines.replay(self._handle)
 
     def _settle(self, state: TorrentState) -> None:

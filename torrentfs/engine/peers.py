@@ -55,13 +55,18 @@ class TorrentPeers:
         self,
         handle_to_dial_from: Callable[[], lt.torrent_handle | None],
         lift_bans: Callable[[], Awaitable[None]],
+        joined: Callable[[], Awaitable[None]],
     ) -> None:
         """Until cancelled: `look_after` the torrent's peers every `PEER_RETRY_INTERVAL_S`
-        while it has a handle to dial from (in the session, not paused)."""
+        while it has a handle to dial from (in the session, not paused); without one, sleep
+        until `joined` returns (the torrent added again, or resumed), so a library's
+        torrents out of the swarm cost no wake-ups."""
         while True:
             await trio.sleep(PEER_RETRY_INTERVAL_S)
             handle = handle_to_dial_from()
-            if handle is not None and self.look_after(handle):
+            if handle is None:
+                await joined()
+            elif self.look_after(handle):
                 await lift_bans()
 
     def look_after(self, handle: lt.torrent_handle) -> bool:

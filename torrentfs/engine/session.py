@@ -24,14 +24,17 @@ log = logging.getLogger(__name__)
 class Session(Closing):
     """A libtorrent session holding any number of torrents, from construction until `close()`.
 
-    `run()` pumps alerts to the torrents they are about, and runs each
-    torrent's own background work, until cancelled.
+    `run()` pumps alerts to the torrents they are about, and runs the
+    background work of each torrent once it is started, until cancelled. A
+    torrent never started (a library's, never read) costs no task at all.
     """
 
     def __init__(self, network: NetworkSettings) -> None:
         self._network = network
         self._torrents: dict[str, Torrent] = {}
         self._nursery: trio.Nursery | None = None
+        # Started before `run()`: their loops start with it.
+        self._waiting_to_run: list[Torrent] = []
         self._alert_pipe = os.pipe()
         for fd in self._alert_pipe:
             os.set_blocking(fd, False)
@@ -65,11 +68,17 @@ class Session(Closing):
             background,
             files_budget_bytes,
             leaves_when_disconnected,
+            self._run_torrent,
         )
         self._torrents[info_hash] = torrent
-        if self._nursery is not None:
-            self._nursery.start_soon(torrent.run)
         return torrent
+
+    def _run_torrent(self, torrent: Torrent) -> None:
+        """Run a started torrent's background work in the session's nursery."""
+        if self._nursery is None:
+            self._waiting_to_run.append(torrent)
+        else:
+            self._nursery.start_soon(torrent.run)
 
     def remove_torrent(self, torrent: Torrent) -> None:
         """Take `torrent` out of the session for good."""
@@ -82,8 +91,9 @@ class Session(Closing):
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            for torrent in self._torrents.values():
+            for torrent in self._waiting_to_run:
                 nursery.start_soon(torrent.run)
+            self._waiting_to_run.clear()
             await self._pump_alerts()
 
     async def _pump_alerts(self) -> None:

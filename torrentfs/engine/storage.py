@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import functools
 import logging
 import os
 import shutil
@@ -127,14 +128,21 @@ class Storage:
                 self.save_path.parent.rmdir()
 
 
+@functools.cache
+def _process_memory_root(pid: int) -> Path:
+    """`memory_root()`, looked up once a process: finding it reads the mount table, which
+    cost a library of 10 000 torrents 2 s at start when done for each."""
+    return memory_root()
+
+
 def _new_memory_workdir(info_hash: str) -> Path:
     """A fresh folder for one torrent, in this process's private folder (one per running
     mount); the process's folder is made now, the torrent's by its first piece."""
-    root = memory_root()
-    root.mkdir(mode=0o700, exist_ok=True)
+    root = _process_memory_root(os.getpid())
     process_dir = root / str(os.getpid())
     if not process_dir.exists():
-        # Once a process: a library adds a thousand torrents at start.
+        # Once a process (and again after its last torrent took the folder away).
+        root.mkdir(mode=0o700, exist_ok=True)
         _remove_stale_workdirs(root)
         process_dir.mkdir(mode=0o700)
     path = process_dir / info_hash

@@ -44,11 +44,16 @@ class Torrent(SessionMembership):
                 # Disk mode: what an earlier mount left counts against the limit.
                 self._budget.count_resumed(self._params.have_pieces, self.layout)
         self._add(self._params, TorrentState.ACTIVE)
+        if self._run_when_started is not None:
+            self._run_when_started(self)
 
     async def run(self) -> None:
-        """The torrent's own background work, until cancelled (the session starts it)."""
+        """The torrent's own background work, until cancelled (the session starts it when
+        the torrent starts)."""
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._peers.run, self._handle_to_dial_from, self._lift_bans)
+            nursery.start_soon(
+                self._peers.run, self._handle_to_dial_from, self._lift_bans, self._joined.wait
+            )
             if self._budget is not None:
                 nursery.start_soon(self._budget.run)
             nursery.start_soon(self._rejoin_when_woken)
@@ -76,6 +81,10 @@ class Torrent(SessionMembership):
     def had_pieces(self) -> list[int]:
         """Pieces libtorrent has verified in its files (none while out of the session)."""
         return status.had_pieces(self._handle) if self._life.in_session else []
+
+    @property
+    def in_ram(self) -> bool:
+        return self._storage.in_ram
 
     @property
     def working_files_bytes(self) -> int | None:

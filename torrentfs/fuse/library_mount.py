@@ -1,6 +1,7 @@
 """The life of a library mount: a watch folder's torrents, one folder each, in one session."""
 
 import functools
+import gc
 import logging
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> Non
         try:
             cache = settings.storage.cache_dir or disk_cache_root()
             library = Library(watch_folder, torrents, settings, cache / METADATA_FOLDER)
+            # The library's objects live as long as the mount: out of the collector's
+            # sight, or every full collection walks them all (with 10 000 torrents,
+            # `find` over the mount took 24 times as long as with 1 000).
+            gc.freeze()
             tasks = functools.partial(_serve, session, library, mountpoint)
             options = mount_options(watch_folder.name, settings.allow_other)
             serve(TorrentOperations(library), mountpoint, options, tasks)

@@ -22,7 +22,7 @@ from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 import pyfuse3
 
 from torrentfs.core.layout import TorrentLayout
-from torrentfs.core.status_schema import STATUS_XATTR, LibraryStatus, MountStatus
+from torrentfs.core.status_schema import STATUS_FILE, LibraryStatus, MountStatus
 from torrentfs.core.tree import ROOT_INODE, Node
 from torrentfs.streaming.content import MetadataTimeout, ReadTimeout
 
@@ -36,6 +36,8 @@ class Tree(Protocol):
 
     def children(self, inode: int) -> list[Node]: ...
 
+    def may_change(self, node: Node) -> bool: ...
+
     def __len__(self) -> int: ...
 
 
@@ -48,10 +50,6 @@ class MountContent(Protocol):
     @property
     def layout(self) -> TorrentLayout | None:
         """The one torrent's layout (for file times); None for a library."""
-
-    @property
-    def top_level_changes(self) -> bool:
-        """Whether the root's entries come and go while mounted (a library)."""
 
     async def wait_tree(self) -> Tree: ...
 
@@ -78,6 +76,10 @@ PREFERRED_IO_SIZE = 128 * 1024
 NAME_MAX = 255
 # On each file: the fraction of its pieces held, "0.0000" to "1.0000".
 PROGRESS_XATTR = b"user.torrentfs.progress"
+# The status file's inode and handles: above any a tree or its content hands out (a
+# library's inodes stay below 2**63, handles count from 1).
+STATUS_INODE = (1 << 63) + 1
+STATUS_HANDLES_FROM = 1 << 62
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -114,9 +116,19 @@ class TorrentOperations(pyfuse3.Operations):
         self._uid = os.getuid()
         self._gid = os.getgid()
         self._mount_time_ns = time.time_ns()
+        # Open directories: handle -> the entries as they were at opendir. Each readdir
+        # call answers a slice; listing afresh per call made a folder of n entries cost
+        # n * n / (entries per call).
+        self._listings: dict[int, list[Node]] = {}
+        self._next_listing = 1
+        # Open status files: handle -> the document as it was at open.
+        self._status_documents: dict[int, bytes] = {}
+        self._next_status_handle = STATUS_HANDLES_FROM
 
     @_bug_is_eio
     async def getattr(self, inode: int, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+        if inode == STATUS_INODE:
+            return self._status_attributes()
         if inode == ROOT_INODE and self._content.tree is None:
             return self._attributes(Node(ROOT_INODE, "", ROOT_INODE))
         tree = await self._tree()
@@ -126,6 +138,8 @@ class TorrentOperations(pyfuse3.Operations):
     async def lookup(
         self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext
     ) -> pyfuse3.EntryAttributes:
+        if parent_inode == ROOT_INODE and os.fsdecode(name) == STATUS_FILE:
+            return self._status_attributes()
         tree = await self._tree()
         node = tree.lookup(parent_inode, os.fsdecode(name))
         if node is None:
@@ -137,12 +151,14 @@ class TorrentOperations(pyfuse3.Operations):
         tree = await self._tree()
         if not self._node(tree, inode).is_dir:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
-        return inode
+        handle = self._next_listing
+        self._next_listing += 1
+        self._listings[handle] = tree.children(inode)
+        return handle
 
     @_bug_is_eio
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
-        tree = await self._tree()
-        children = tree.children(fh)
+        children = self._listings[fh]
         for position in range(start_id, len(children)):
             child = children[position]
             if not pyfuse3.readdir_reply(
@@ -151,12 +167,14 @@ class TorrentOperations(pyfuse3.Operations):
                 return
 
     async def releasedir(self, fh: int) -> None:
-        return None
+        self._listings.pop(fh, None)
 
     @_bug_is_eio
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
             raise pyfuse3.FUSEError(errno.EROFS)
+        if inode == STATUS_INODE:
+            return self._open_status()
         tree = await self._tree()
         node = self._node(tree, inode)
         if node.is_dir:
@@ -165,18 +183,20 @@ class TorrentOperations(pyfuse3.Operations):
 
     @_bug_is_eio
     async def read(self, fh: int, off: int, size: int) -> bytes:
+        document = self._status_documents.get(fh)
+        if document is not None:
+            return document[off : off + size]
         try:
             return await self._content.read(fh, off, size)
         except ReadTimeout:
             raise pyfuse3.FUSEError(errno.EIO) from None
 
     async def release(self, fh: int) -> None:
-        self._content.close_file(fh)
+        if self._status_documents.pop(fh, None) is None:
+            self._content.close_file(fh)
 
     @_bug_is_eio
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
-        if inode == ROOT_INODE and name == STATUS_XATTR:
-            return json.dumps(self._content.status()).encode()
         if name == PROGRESS_XATTR and self._content.tree is not None:
             node = self._node(self._content.tree, inode)
             if node.file is not None:
@@ -185,8 +205,6 @@ class TorrentOperations(pyfuse3.Operations):
 
     @_bug_is_eio
     async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:
-        if inode == ROOT_INODE:
-            return [STATUS_XATTR]
         tree = self._content.tree
         if tree is not None and self._node(tree, inode).file is not None:
             return [PROGRESS_XATTR]
@@ -217,6 +235,21 @@ class TorrentOperations(pyfuse3.Operations):
     async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         # Inodes live as long as the mount; there is nothing to release.
         return None
+
+    def _open_status(self) -> pyfuse3.FileInfo:
+        """A snapshot of the status for this open; direct I/O, so every open reads anew and
+        the file's size (0 in its attributes) does not cut the document short."""
+        handle = self._next_status_handle
+        self._next_status_handle += 1
+        self._status_documents[handle] = json.dumps(self._content.status()).encode()
+        return pyfuse3.FileInfo(fh=handle, direct_io=True, keep_cache=False)
+
+    def _status_attributes(self) -> pyfuse3.EntryAttributes:
+        attributes = self._attributes(Node(STATUS_INODE, STATUS_FILE, ROOT_INODE))
+        attributes.st_mode = FILE_MODE
+        attributes.st_nlink = 1
+        attributes.attr_timeout = attributes.entry_timeout = 0
+        return attributes
 
     async def _tree(self) -> Tree:
         try:
@@ -249,9 +282,8 @@ class TorrentOperations(pyfuse3.Operations):
             attributes.st_size = node.file.size
         attributes.st_blksize = PREFERRED_IO_SIZE
         attributes.st_blocks = -(-attributes.st_size // BLOCK_SIZE)
-        changes = node.inode == ROOT_INODE or (
-            self._content.top_level_changes and node.parent == ROOT_INODE
-        )
+        tree = self._content.tree
+        changes = node.inode == ROOT_INODE or (tree is not None and tree.may_change(node))
         timeout = ROOT_ATTR_TIMEOUT_S if changes else CACHE_TIMEOUT_S
         attributes.attr_timeout = timeout
         attributes.entry_timeout = timeout

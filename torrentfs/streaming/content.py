@@ -26,6 +26,10 @@ from torrentfs.streaming.reader import FileReader, Walk
 log = logging.getLogger(__name__)
 
 STARTUP_OWNER = "startup"
+# States of the status beyond the idle watch's activities.
+FETCHING_METADATA = "fetching metadata"
+# A single mount fetching the first window of its largest file before anyone reads.
+WARMING_UP = "warming up"
 
 
 class TorrentEngine(PieceRequester, Protocol):
@@ -39,6 +43,10 @@ class TorrentEngine(PieceRequester, Protocol):
 
     @property
     def working_files_bytes(self) -> int | None: ...
+
+    @property
+    def in_ram(self) -> bool:
+        """Whether libtorrent's working files are in RAM (memory mode)."""
 
     def go_idle(self) -> None: ...
 
@@ -69,10 +77,17 @@ class TorrentContent:
     """The files of one torrent, available once its metadata is known."""
 
     def __init__(
-        self, torrent: TorrentEngine, settings: Settings, shared_store: StoreBudget | None = None
+        self,
+        torrent: TorrentEngine,
+        settings: Settings,
+        shared_store: StoreBudget | None = None,
+        preload_head: bool = True,
     ) -> None:
-        """`shared_store`: the RAM store's budget, shared with other torrents (a library)."""
+        """`shared_store`: the RAM store's budget, shared with other torrents (a library).
+        `preload_head`: fetch the first window of the largest file with the metadata (a
+        single mount, mounted to be watched; never a library's torrent)."""
         self._shared_store = shared_store
+        self._preloads_head = preload_head
         self._torrent = torrent
         self._settings = settings
         self.metadata_known = trio.Event()
@@ -114,8 +129,6 @@ class TorrentContent:
     @property
     def layout(self) -> TorrentLayout | None:
         return self._known.layout if self._known else None
-
-    top_level_changes = False
 
     @property
     def tree(self) -> FileTree | None:
@@ -175,6 +188,18 @@ class TorrentContent:
         held = set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
         return len(held.intersection(pieces)) / len(pieces)
 
+    @property
+    def read_lately(self) -> bool:
+        """A file was read within --idle-timeout (not just opened, nor preloaded)."""
+        return self._idle.has_read and self._idle.activity is Activity.STREAMING
+
+    def _state(self) -> str:
+        if self._known is None:
+            return FETCHING_METADATA
+        if self._preloads_head and not self._startup_released and not self._idle.has_read:
+            return WARMING_UP
+        return self._idle.activity.value
+
     def status(self) -> MountStatus:
         """A snapshot for the status view: engine, store and the pieces asked for."""
         known = self._known
@@ -185,12 +210,17 @@ class TorrentContent:
             {
                 **self._torrent.status(),
                 "name": known.layout.name if known else None,
-                "state": self._idle.activity.value if known else "fetching metadata",
+                "state": self._state(),
             },
         )
         if known:
-            status["working_files_bytes"] = self._torrent.working_files_bytes
-            status["store"] = known.fetcher.store.stats()
+            working = self._torrent.working_files_bytes
+            store = known.fetcher.store.stats()
+            status["working_files_bytes"] = working
+            status["held_bytes"] = self._held_bytes(known)
+            in_ram = (working or 0) if self._torrent.in_ram else 0
+            status["memory_bytes"] = store["bytes"] + in_ram
+            status["store"] = store
             status["requested_pieces"] = known.fetcher.requested_pieces
             status["claimed_pieces"] = known.fetcher.claimed_pieces
             status["libtorrent_wanted_pieces"] = self._torrent.wanted_pieces()
@@ -211,8 +241,15 @@ class TorrentContent:
         )
         self._known = _Known(layout, FileTree(layout), fetcher, Walk())
         self.metadata_known.set()
-        self._preload_head(layout, fetcher)
+        if self._preloads_head:
+            self._preload_head(layout, fetcher)
         return fetcher
+
+    def _held_bytes(self, known: _Known) -> int:
+        """The torrent's bytes here, each once: pieces in the RAM store or libtorrent's files
+        (in memory mode a piece can be in both)."""
+        held = set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
+        return sum(known.layout.piece_size(piece) for piece in held)
 
     def close(self) -> None:
         """Give the RAM store's pieces back (to a shared budget)."""

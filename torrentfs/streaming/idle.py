@@ -51,6 +51,8 @@ class IdleWatch:
         self._settings = settings
         self._listener = listener
         self.activity = Activity.STREAMING
+        # Whether anything was ever read (streaming before that is only the start).
+        self.has_read = False
         self._reads_in_progress = 0
         # Trio time of the last read's start or end (from `run()` on).
         self._last_read = 0.0
@@ -65,6 +67,7 @@ class IdleWatch:
     def reading(self) -> Iterator[None]:
         """Wrap one read: wakes the watch first, and holds off idling until it ends."""
         self._reads_in_progress += 1
+        self.has_read = True
         now = trio.current_time()
         if self.activity is not Activity.STREAMING:
             was, quiet_s = self.activity, now - self._last_read

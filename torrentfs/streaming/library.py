@@ -1,16 +1,20 @@
 """A library: the torrents a watch folder names, one folder each, started when first read.
 
-`Library` watches its folder (a `.torrent` or `.magnet` file per torrent),
-shows one folder per torrent (`core.library_tree`), and answers the FUSE
-layer as `TorrentContent` does for a single torrent. A torrent with its
-metadata at hand is created in the session but not started: listing and
-`stat` cost nothing, and the first open starts it. A magnet starts at once,
-since its files are unknown until peers send the metadata. A file removed
-from the folder takes its torrent's folder away at once; a file still open
-in it reads on until closed, and the torrent goes then.
+`Library` follows its folder (a `.torrent` or `.magnet` file per torrent, in
+subfolders at any depth), shows one folder per torrent in the subfolder its
+file is in (`core.library_tree`), and answers the FUSE layer as
+`TorrentContent` does for a single torrent. A torrent with its metadata at
+hand is created in the session but not started: listing and `stat` cost
+nothing, and the first open starts it. A magnet joins the swarm for its
+metadata and nothing else, at most `--max-active` at once (the rest wait
+in turn), and leaves as soon as its metadata is in unless a file of it is
+open. A file removed from the folder takes its torrent's folder away at
+once; a file still open in it reads on until closed, and the torrent goes
+then. A file moved to another subfolder moves its torrent's folder.
 """
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +23,7 @@ import trio
 from torrentfs.core.config import Settings, store_bytes
 from torrentfs.core.errors import DuplicateTorrent, UserError
 from torrentfs.core.layout import TorrentLayout
-from torrentfs.core.library_tree import LibraryTree, split_inode
+from torrentfs.core.library_tree import LibraryTree, parent_folder, split_inode
 from torrentfs.core.metadata_cache import MetadataCache
 from torrentfs.core.status_schema import (
     LibraryStatus,
@@ -28,34 +32,33 @@ from torrentfs.core.status_schema import (
 )
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
-from torrentfs.core.watch_folder import (
-    FolderChanges,
-    Stamp,
-    changes,
-    scan,
-    source_of,
-)
+from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, scan, source_of
 from torrentfs.streaming.content import TorrentContent
+from torrentfs.streaming.folder_watch import follow
 from torrentfs.streaming.library_torrent import (
+    QUEUED_FOR_METADATA,
     LibraryTorrent,
     TorrentSession,
     folder_name,
     state,
 )
+from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
-# How often the watch folder is listed: a file put there shows within twice this.
-WATCH_INTERVAL_S = 0.5
+# While magnets wait for a place in the swarm: how often to look whether one freed up (a
+# torrent leaving takes a round trip to libtorrent).
+METADATA_QUEUE_CHECK_S = 0.25
 
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     number: int
     torrent: LibraryTorrent
     content: TorrentContent
     files: set[str]
     started: bool = False
+    queued: bool = False
     # Trio time of the last open or close of one of its files.
     last_used: float = 0.0
     removed: bool = False
@@ -96,7 +99,11 @@ class Library:
         self._next_handle = 1
         self._seen: dict[str, Stamp] = {}
         self._nursery: trio.Nursery | None = None
-        self._folder_unreadable = False
+        # Magnets waiting for a place in the swarm to fetch their metadata, in turn.
+        self._metadata_queue: deque[_Entry] = deque()
+        self._queue_moved = Wakeup()
+        # Torrents started and maybe in the swarm (the rest cost nothing to count).
+        self._started: set[_Entry] = set()
         try:
             self._seen = scan(watch_folder)
         except OSError as error:
@@ -104,29 +111,19 @@ class Library:
                 f"cannot read the watch folder {watch_folder}: {error.strerror}"
             ) from None
         self._apply(changes({}, self._seen))
+        log.info("library of %s: %d torrents", watch_folder, len(self._entries))
 
     async def run(self) -> None:
-        """Until cancelled: follow the watch folder, and run every started torrent's content."""
+        """Until cancelled: follow the watch folder, fetch magnets' metadata in turn, and
+        run every started torrent's content."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             for entry in list(self._entries.values()):
                 if entry.torrent.layout is None:
-                    self._start(entry)
-            while True:
-                await trio.sleep(WATCH_INTERVAL_S)
-                try:
-                    now = scan(self.watch_folder)
-                except OSError as error:
-                    # Once, not at every scan; what it lists stays listed meanwhile.
-                    if not self._folder_unreadable:
-                        log.warning("cannot read the watch folder: %s", error.strerror)
-                    self._folder_unreadable = True
-                    continue
-                self._folder_unreadable = False
-                self._apply(changes(self._seen, now))
-                self._seen = now
+                    self._wants_metadata(entry)
+            nursery.start_soon(self._fetch_metadata_in_turn)
+            await follow(self.watch_folder, self._seen, self._apply)
 
-    top_level_changes = True
     layout: TorrentLayout | None = None
 
     async def wait_tree(self) -> LibraryTree:
@@ -184,10 +181,10 @@ class Library:
             content_status = entry.content.status() if entry.in_swarm else None
             torrents.append(
                 LibraryTorrentStatus(
-                    folder=self.tree.folder_name(entry.number) or "",
+                    folder=self.tree.path_of(entry.number) or "",
                     files=sorted(entry.files),
                     info_hash=entry.torrent.info_hash,
-                    state=state(entry.torrent, content_status),
+                    state=self._state(entry),
                     status=content_status,
                 )
             )
@@ -198,10 +195,21 @@ class Library:
 
     # The watch folder
 
+    def _state(self, entry: _Entry) -> str:
+        if entry.queued:
+            return QUEUED_FOR_METADATA
+        reading = bool(entry.open_handles) or entry.content.read_lately
+        return state(entry.torrent, entry.started, entry.in_swarm, reading)
+
     def _apply(self, found: FolderChanges) -> None:
+        """New files first: a file moved between subfolders (new name, same torrent, then
+        the old name gone) moves its torrent instead of closing it."""
+        for name in found.added:
+            self._file_came(name)
         for name in found.removed:
             self._file_gone(name)
-        for name in found.added:
+        for name in found.rewritten:
+            self._file_gone(name)
             self._file_came(name)
 
     def _file_came(self, name: str) -> None:
@@ -218,12 +226,13 @@ class Library:
                 return
             entry.files.add(name)
             self._by_file[name] = entry
+            log.debug("%s names %s too", name, self.tree.path_of(entry.number))
             return
         except UserError as error:
             log.warning("rejected %s: %s", name, error)
             self._rejected[name] = str(error)
             return
-        content = TorrentContent(torrent, self._settings, self._store_budget)
+        content = TorrentContent(torrent, self._settings, self._store_budget, preload_head=False)
         entry = _Entry(self._next_number, torrent, content, {name})
         self._next_number += 1
         self._entries[entry.number] = entry
@@ -231,14 +240,19 @@ class Library:
         self._by_file[name] = entry
         layout = torrent.layout
         tree = FileTree(layout) if layout else None
-        folder = self.tree.add(
-            entry.number, folder_name(name, source, layout, torrent.info_hash), tree
+        self.tree.add(
+            entry.number,
+            folder_name(name, source, layout, torrent.info_hash),
+            tree,
+            parent_folder(name),
         )
-        log.info("added %s as %s", name, folder)
+        # At start, one line for the library rather than one per torrent.
+        level = logging.INFO if self._nursery is not None else logging.DEBUG
+        log.log(level, "added %s as %s", name, self.tree.path_of(entry.number))
         if layout is None and self._nursery is not None:
             # Its files are unknown until peers send the metadata (magnets found at
-            # start are started by `run`).
-            self._start(entry)
+            # start are queued by `run`).
+            self._wants_metadata(entry)
 
     def _file_gone(self, name: str) -> None:
         self._rejected.pop(name, None)
@@ -247,20 +261,52 @@ class Library:
             return
         entry.files.discard(name)
         if entry.files:
+            self._follow_its_file(entry)
             return
-        log.info("removed %s: %s leaves the mount", name, self.tree.folder_name(entry.number))
+        log.info("removed %s: %s leaves the mount", name, self.tree.path_of(entry.number))
         self.tree.remove(entry.number)
         del self._by_hash[entry.torrent.info_hash]
         entry.removed = True
         if not entry.open_handles:
             self._close(entry)
 
+    def _follow_its_file(self, entry: _Entry) -> None:
+        """Show the torrent in the subfolder of the file naming it (the first, if several)."""
+        folder = parent_folder(min(entry.files))
+        if self.tree.place_of(entry.number) != folder:
+            self.tree.move(entry.number, folder)
+            log.info("moved to %s", self.tree.path_of(entry.number))
+
     # Starting and closing torrents
+
+    def _wants_metadata(self, entry: _Entry) -> None:
+        """Queue a magnet for its metadata; it joins the swarm when a place is free."""
+        entry.queued = True
+        self._metadata_queue.append(entry)
+        self._queue_moved.set()
+
+    async def _fetch_metadata_in_turn(self) -> None:
+        """Start queued magnets while fewer than --max-active torrents are in the swarm."""
+        while True:
+            await self._queue_moved.wait()
+            while self._metadata_queue:
+                room = self._settings.max_active_torrents - self._in_swarm_count()
+                while room > 0 and self._metadata_queue:
+                    entry = self._metadata_queue.popleft()
+                    entry.queued = False
+                    if not entry.removed:
+                        self._start(entry)
+                        room -= 1
+                if self._metadata_queue:
+                    await trio.sleep(METADATA_QUEUE_CHECK_S)
+
+    def _in_swarm_count(self) -> int:
+        return sum(1 for entry in self._started if entry.in_swarm)
 
     def _make_room(self, coming: _Entry) -> None:
         """Keep the torrents in the session under --max-active: send out the one used
         longest ago with no file open, if there are too many."""
-        active = [e for e in self._entries.values() if e is not coming and e.in_swarm]
+        active = [e for e in self._started if e is not coming and e.in_swarm]
         idle = sorted((e for e in active if not e.open_handles), key=lambda e: e.last_used)
         excess = len(active) + 1 - self._settings.max_active_torrents
         for entry in idle[: max(0, excess)]:
@@ -273,7 +319,8 @@ class Library:
             return
         assert self._nursery is not None, "torrents start once the library runs"
         entry.started = True
-        log.info("starting %s", self.tree.folder_name(entry.number))
+        self._started.add(entry)
+        log.info("starting %s", self.tree.path_of(entry.number))
         entry.torrent.start(entry.content)
         self._nursery.start_soon(self._content_and_tree, entry)
 
@@ -291,8 +338,16 @@ class Library:
                         # A magnet without a name, shown under its hash until now.
                         folder = self.tree.rename(entry.number, layout.name)
                         log.info("%s is %s from now on", entry.torrent.info_hash, folder)
+                    if not entry.open_handles and entry.content.disconnect_now():
+                        # Nothing unread is fetched: it had come for its metadata alone.
+                        log.info(
+                            "%s has its metadata; out of the swarm until read",
+                            self.tree.path_of(entry.number),
+                        )
+                        self._queue_moved.set()
 
     def _close(self, entry: _Entry) -> None:
+        self._started.discard(entry)
         entry.scope.cancel()
         entry.content.close()
         del self._entries[entry.number]

@@ -5,16 +5,17 @@ from typing import Protocol
 
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.source import Source
-from torrentfs.core.status_schema import MountStatus
 from torrentfs.core.watch_folder import MAGNET_SUFFIX
 from torrentfs.streaming.content import TorrentContent, TorrentEngine
-from torrentfs.streaming.idle import Activity
 
-# A torrent's state as `status` shows it: out of the swarm or idle in it, reading, or
-# out of it for a moment to drop pieces (and "fetching metadata" for a new magnet).
+# A torrent's state as `status` shows it: out of the swarm or idle in it; reading (a file
+# open, or read within --idle-timeout); out of it for a moment to drop pieces; a magnet in
+# the swarm for its metadata, or waiting for a place there to fetch it.
 IDLE = "idle"
 READING = "reading"
 REJOINING = "rejoining"
+FETCHING_METADATA = "fetching metadata"
+QUEUED_FOR_METADATA = "queued for metadata"
 
 
 class LibraryTorrent(TorrentEngine, Protocol):
@@ -52,9 +53,10 @@ def folder_name(file: str, source: Source, layout: TorrentLayout | None, info_ha
     return layout.name if layout else info_hash
 
 
-def state(torrent: LibraryTorrent, status: MountStatus | None) -> str:
+def state(torrent: LibraryTorrent, started: bool, in_swarm: bool, reading: bool) -> str:
+    """What `status` says of a torrent not queued for its metadata."""
     if torrent.rejoining:
         return REJOINING
-    if status is None or status["state"] in (Activity.IDLE, Activity.DISCONNECTED):
-        return IDLE
-    return READING if status["state"] == Activity.STREAMING else status["state"]
+    if started and torrent.layout is None:
+        return FETCHING_METADATA
+    return READING if in_swarm and reading else IDLE
