@@ -130,7 +130,7 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
         assert _states(mounted.mountpoint) == {"movie.bin": "reading"}
         shown = _torrentfs("status", str(mounted.mountpoint))
         [line] = [line for line in shown.stdout.splitlines() if "movie.bin" in line]
-        assert line.strip().startswith("movie.bin  reading, ") and line.endswith(" MiB held")
+        assert line.strip().startswith("movie.bin  reading, ") and line.endswith(" MiB of RAM")
         assert mounted.unmount() == 0
 
 

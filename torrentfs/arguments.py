@@ -220,10 +220,19 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "status",
         help="show what a running mount is doing",
         description="Show a running mount's state, rates, peers, RAM store and open files "
-        "(read from the mount itself, as extended attributes).",
+        "(read from the mount itself, from a hidden file at its root). For a library: a line "
+        "per torrent in the swarm, the others counted by state.",
     )
     status.add_argument("mountpoint", metavar="MOUNTPOINT", help="where torrentfs is mounted")
-    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.add_argument(
+        "--json", action="store_true", help="print the whole status as JSON (every torrent)"
+    )
+    status.add_argument(
+        "--all",
+        action="store_true",
+        dest="every_torrent",
+        help="a library: a line for every torrent, not only those in the swarm",
+    )
 
     add = commands.add_parser(
         "add",
@@ -235,11 +244,18 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     add.add_argument(
         "sources", nargs="+", metavar="SOURCE", help="a .torrent file, magnet link or info-hash"
     )
+    add.add_argument(
+        "--folder",
+        default="",
+        metavar="SUBFOLDER",
+        help="put it in this subfolder of the watch folder (made if new; 'tv' or "
+        "'tv/Show'), which the mount shows as a folder; default: the top",
+    )
     remove = commands.add_parser(
         "remove",
         help="remove a torrent from a running library",
-        description="Delete the watch-folder files of the torrent shown as NAME (or with "
-        "this info-hash); files open in it read on until closed.",
+        description="Delete the watch-folder files of the torrent shown as NAME (its folder's "
+        "path in the mount, or its info-hash); files open in it read on until closed.",
     )
     remove.add_argument("mountpoint", metavar="MOUNTPOINT", help="where the library is mounted")
     remove.add_argument("name", metavar="NAME-OR-HASH", help="its folder name or info-hash")

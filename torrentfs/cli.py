@@ -159,12 +159,12 @@ def _run_command(args: argparse.Namespace) -> int:
         from torrentfs import library_commands
 
         if args.command == "add":
-            return library_commands.add(Path(args.mountpoint), args.sources)
+            return library_commands.add(Path(args.mountpoint), args.sources, args.folder)
         return library_commands.remove(Path(args.mountpoint), args.name)
     if args.command == "status":
         from torrentfs.status import show_status
 
-        return show_status(Path(args.mountpoint), as_json=args.json)
+        return show_status(Path(args.mountpoint), args.json, args.every_torrent)
     raise AssertionError(f"unknown command {args.command}")
 
 

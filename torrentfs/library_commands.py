@@ -17,17 +17,27 @@ from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus
 from torrentfs.core.watch_folder import MAGNET_SUFFIX, TORRENT_SUFFIX
 from torrentfs.status import read_library_status
 
-# The mount lists a new file within two of its scans of the watch folder.
+# The mount lists a new file as soon as the kernel tells it (or at its next rescan).
 ADD_WAIT_S = 5.0
 ADD_POLL_S = 0.1
 
 
-def add(mountpoint: Path, sources: list[str]) -> int:
-    """Add each source to the library; print each one's folder. Raises UserError."""
+def add(mountpoint: Path, sources: list[str], folder: str = "") -> int:
+    """Add each source to the library, in its subfolder `folder` (made if new); print each
+    one's folder. Raises UserError."""
     watch_folder = Path(read_library_status(mountpoint)["watch_folder"])
+    parts = [part for part in folder.split("/") if part]
+    if any(part in (".", "..") or part.startswith(".") for part in parts):
+        raise UserError(f"--folder {folder!r}: a path inside the library, without '.' names")
+    subfolder = "/".join(parts)
+    target = watch_folder / subfolder
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot make {target}: {error.strerror}") from None
     for text in sources:
-        name = _put(watch_folder, text)
-        print(_wait_listed(mountpoint, name))
+        name = _put(target, text)
+        print(_wait_listed(mountpoint, f"{subfolder}/{name}" if subfolder else name))
     return 0
 
 

@@ -9,6 +9,7 @@ it as is (`--json`).
 import errno
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import cast
 
@@ -62,12 +63,12 @@ def _read(mountpoint: Path) -> dict[str, object]:
         raise UserError(f"{mountpoint} is not a torrentfs mount") from None
 
 
-def show_status(mountpoint: Path, as_json: bool) -> int:
+def show_status(mountpoint: Path, as_json: bool, every_torrent: bool = False) -> int:
     status = _read(mountpoint)
     if as_json:
         print(json.dumps(status, indent=2))
     elif LIBRARY_KEY in status:
-        print(format_library(cast(LibraryStatus, status)))
+        print(format_library(cast(LibraryStatus, status), every_torrent))
     else:
         print(format_status(cast(MountStatus, status)))
     return 0
@@ -92,7 +93,12 @@ def format_status(status: MountStatus) -> str:
         )
     working = status.get("working_files_bytes")
     if working is not None:
-        lines.append(f"working     {working / MIB:.1f} MiB on tmpfs")
+        lines.append(f"working     {working / MIB:.1f} MiB in libtorrent's files")
+    if "held_bytes" in status:
+        lines.append(
+            f"held        {status['held_bytes'] / MIB:.1f} MiB of the torrent here, "
+            f"{status.get('memory_bytes', 0) / MIB:.1f} MiB of RAM"
+        )
     open_files = status.get("open_files") or []
     lines.append(f"open files  {len(open_files) or 'none'}")
     for entry in open_files:
@@ -112,20 +118,29 @@ def one_line(status: MountStatus) -> str:
     return line
 
 
-def format_library(status: LibraryStatus) -> str:
-    """One line per torrent, then the files the library could not use."""
+def format_library(status: LibraryStatus, every_torrent: bool = False) -> str:
+    """A line per torrent in the swarm (every torrent with `every_torrent`), the rest
+    counted by state, then the files the library could not use."""
     torrents = status["torrents"]
     lines = [f"library of {status['watch_folder']}: {len(torrents)} torrents"]
+    elsewhere: Counter[str] = Counter()
     for torrent in torrents:
-        line = f"  {torrent['folder']}  {torrent['state']}"
         mount = torrent["status"]
+        if mount is None and not every_torrent:
+            elsewhere[torrent["state"]] += 1
+            continue
+        line = f"  {torrent['folder']}  {torrent['state']}"
         if mount is not None:
             line += (
                 f", {mount['download_rate'] / MB:.1f} MB/s down, {mount['peers']} peers, "
                 f"{len(mount.get('open_files') or [])} open files, "
-                f"{_held_bytes(mount) / MIB:.0f} MiB held"
+                f"{mount.get('held_bytes', 0) / MIB:.0f} MiB held, "
+                f"{mount.get('memory_bytes', 0) / MIB:.0f} MiB of RAM"
             )
         lines.append(line)
+    if elsewhere:
+        counts = ", ".join(f"{count} {state}" for state, count in sorted(elsewhere.items()))
+        lines.append(f"  out of the swarm: {counts} (--all lists them)")
     for rejected in status["rejected"]:
         lines.append(f"  rejected {rejected['file']}: {rejected['reason']}")
     return "\n".join(lines)
@@ -133,22 +148,17 @@ def format_library(status: LibraryStatus) -> str:
 
 def library_line(status: LibraryStatus) -> str:
     """The summary systemd shows for a library."""
-    active = [t for t in status["torrents"] if t["status"] is not None]
-    rate = sum(t["status"]["download_rate"] for t in active if t["status"] is not None)
-    held = sum(_held_bytes(t["status"]) for t in active if t["status"] is not None)
+    active = [t["status"] for t in status["torrents"] if t["status"] is not None]
+    rate = sum(mount["download_rate"] for mount in active)
+    held = sum(mount.get("held_bytes", 0) for mount in active)
+    memory = sum(mount.get("memory_bytes", 0) for mount in active)
     line = (
         f"{len(status['torrents'])} torrents, {len(active)} active, {rate / MB:.1f} MB/s down, "
-        f"{held / MIB:.0f} MiB held"
+        f"{held / MIB:.0f} MiB held, {memory / MIB:.0f} MiB of RAM"
     )
     if status["rejected"]:
         line += f", {len(status['rejected'])} files rejected"
     return line
-
-
-def _held_bytes(mount: MountStatus) -> int:
-    """A torrent's pieces in the RAM store and in libtorrent's working files."""
-    store = mount.get("store")
-    return (store["bytes"] if store else 0) + (mount.get("working_files_bytes") or 0)
 
 
 def _reading(entry: ReaderStatus) -> str:

@@ -34,6 +34,7 @@ SEEDER_TICK_INTERVAL_MS = 50
 MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
+TINY_PIECE_LENGTH = 16 << 10
 
 
 def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> bytes:
@@ -51,6 +52,19 @@ def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> byte
     lt.set_piece_hashes(creator, str(content.parent))
     data: bytes = lt.bencode(creator.generate())
     return data
+
+
+def tiny_torrents(content: Path, count: int, size: int = 1024) -> list[bytes]:
+    """`count` torrents of one small file each (made in `content` once, kept for next
+    time), for libraries whose size is the point, not their bytes."""
+    content.mkdir(parents=True, exist_ok=True)
+    torrents = []
+    for index in range(count):
+        path = content / f"e{index:05d}.bin"
+        if not path.exists():
+            path.write_bytes(index.to_bytes(4, "big") * (size // 4))
+        torrents.append(make_torrent(path, TINY_PIECE_LENGTH))
+    return torrents
 
 
 def with_trackers(torrent_data: bytes, announce_urls: Sequence[str]) -> bytes:
