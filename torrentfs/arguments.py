@@ -110,6 +110,13 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "keep their index (default: %(default)s; 0 turns it off)",
     )
     mount.add_argument(
+        "--no-preload",
+        action="store_true",
+        help="a single torrent: fetch nothing before the first read (default: the first "
+        "--readahead-min of its largest file comes with the metadata, which keeps seeders "
+        "that choke a peer turning 'not interested' serving; a library never preloads)",
+    )
+    mount.add_argument(
         "--metadata-timeout",
         default=f"{DEFAULT_METADATA_TIMEOUT_S:g}s",
         metavar="DURATION",

@@ -60,6 +60,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         readahead_max_bytes=readahead_max,
         head_bytes=parse_size(args.head_size),
         tail_bytes=parse_size(args.tail_size),
+        preload_head=not args.no_preload,
     )
     if stream.readahead_min_bytes > stream.readahead_max_bytes:
         raise UserError("--readahead-min must not be larger than --readahead-max")

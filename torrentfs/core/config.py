@@ -86,6 +86,8 @@ class StreamSettings:
     # jump, not the stream going on: kernel read-ahead and parallel reads
     # stay well within it.
     seek_ahead_bytes: int = DEFAULT_SEEK_AHEAD_BYTES
+    # A single torrent: fetch the first window of its largest file with the metadata.
+    preload_head: bool = True
 
 
 class StorageMode(enum.StrEnum):

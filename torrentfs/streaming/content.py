@@ -87,7 +87,7 @@ class TorrentContent:
         `preload_head`: fetch the first window of the largest file with the metadata (a
         single mount, mounted to be watched; never a library's torrent)."""
         self._shared_store = shared_store
-        self._preloads_head = preload_head
+        self._preloads_head = preload_head and settings.stream.preload_head
         self._torrent = torrent
         self._settings = settings
         self.metadata_known = trio.Event()
