@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
+    library_growth,
     library_mount,
     library_players,
     library_scan,
@@ -42,6 +43,7 @@ SECTIONS = (
     "memory",
     "throughput",
     "library",
+    "growth",
     "idle",
 )
 MOVIE_PIECE = 1 << 20
@@ -139,6 +141,12 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         )
         duet = runs.guarded(library_players.run, cache, work) if "library" in only else None
         served = runs.guarded(library_scan.run, cache, work, library) if "library" in only else None
+        growth = "growth" in only
+        sizes = library_growth.library_sizes(cache, work, runs.log) if growth else []
+        magnets = (
+            runs.guarded(library_growth.magnets_at_once, cache, work, runs.log) if growth else None
+        )
+        preloads = library_growth.preload_comparison(cache, work, runs.log) if growth else []
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -232,6 +240,16 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         ),
         ("Two players in one library", library_players.DESCRIPTION, library_players.table(duet)),
         ("minidlna on a library", library_scan.DESCRIPTION, library_scan.table(served)),
+        (
+            "Libraries of ten thousand, and a hundred magnets at once",
+            library_growth.DESCRIPTION,
+            library_growth.sizes_table(sizes) + "\n\n" + library_growth.magnets_table(magnets),
+        ),
+        (
+            "A single mount's head preload",
+            library_growth.PRELOAD_DESCRIPTION,
+            library_growth.preload_table(preloads),
+        ),
     ]
     sections += [
         (
@@ -284,7 +302,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 + throughput.targets(rates)
                 + library_mount.targets(shelf)
                 + library_players.targets(duet, runs.single_mount_peak(big_reads))
-                + library_scan.targets(served),
+                + library_scan.targets(served)
+                + library_growth.targets(sizes, magnets),
             ),
         ),
     )

@@ -11,7 +11,7 @@ libtorrent session with default settings downloading the whole torrent.
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def run_all(cache: Path, work: Path, log: Callable[[str], None]) -> list[Result]
     rows = []
     for kind in kinds_available():
         row: Result = {"kind": kind}
-        for client, run in (("plain", _plain), ("torrentfs", _torrentfs), ("btfs", _btfs)):
+        for client, run in (("plain", _plain), ("torrentfs", torrentfs_read), ("btfs", _btfs)):
             log(f"seeders: {kind}, {client}")
             run_dir = work / f"seeders-{kind.split()[0]}-{client}"
             run_dir.mkdir(parents=True)
@@ -161,10 +161,11 @@ def _read_through(file: Path, start: float, expected: Path) -> Result:
     }
 
 
-def _torrentfs(magnet: str, path: Path, run_dir: Path) -> Result:
+def torrentfs_read(magnet: str, path: Path, run_dir: Path, args: Sequence[str] = ()) -> Result:
+    """A single mount of `magnet` (with `args`) read through from start to end."""
     mountpoint = run_dir / "mnt"
     mountpoint.mkdir()
-    with MountProcess(magnet, mountpoint, (), run_dir / "torrentfs.log") as mounted:
+    with MountProcess(magnet, mountpoint, args, run_dir / "torrentfs.log") as mounted:
         result = _read_through(mountpoint / path.name, mounted.started_at, path)
         stop = time.monotonic()
         mounted.unmount()
