@@ -20,6 +20,7 @@ SAMPLES = {
     "readahead-max": ('"32M"', ["--readahead-max", "32M"]),
     "head-size": ('"1M"', ["--head-size", "1M"]),
     "tail-size": ("0", ["--tail-size", "0"]),
+    "preload": ("false", ["--no-preload"]),
     "metadata-timeout": ('"30s"', ["--metadata-timeout", "30s"]),
     "read-timeout": ('"90s"', ["--read-timeout", "90s"]),
     "max-active": ("3", ["--max-active", "3"]),
