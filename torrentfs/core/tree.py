@@ -67,10 +67,6 @@ class FileTree:
             node = self._nodes[node.parent]
         return "/".join(reversed(parts))
 
-    def may_change(self, node: Node) -> bool:
-        """Whether `node` changes while mounted: only the root, once the metadata comes."""
-        return node.inode == ROOT_INODE
-
     def __len__(self) -> int:
         return len(self._nodes)
 

@@ -14,7 +14,7 @@ from torrentfs.engine.session import Session
 from torrentfs.engine.storage import Storage, disk_cache_root
 from torrentfs.engine.torrent import Torrent
 from torrentfs.fuse.notify import Notifier
-from torrentfs.fuse.operations import TorrentOperations
+from torrentfs.fuse.operations import KernelCache, TorrentOperations
 from torrentfs.fuse.serving import (
     Interrupted,
     mount_options,
@@ -101,6 +101,8 @@ async def _serve(
     session: Session, library: Library, mountpoint: Path, nursery: trio.Nursery, notifier: Notifier
 ) -> None:
     log.info("mounted the library %s at %s", library.watch_folder, mountpoint)
+    # From now on the kernel caches the tree, and hears of what changes in it.
+    library.tree.changes = KernelCache()
     nursery.start_soon(session.run)
     nursery.start_soon(library.run)
     await serve_until_stopped(nursery, mountpoint, lambda: library_line(library.status()), notifier)

@@ -9,6 +9,7 @@ inode per path, mtime from its creation date) and never change, so the kernel
 may cache them, and the file data, for as long as it likes.
 """
 
+import contextlib
 import errno
 import functools
 import json
@@ -35,8 +36,6 @@ class Tree(Protocol):
     def lookup(self, parent: int, name: str) -> Node | None: ...
 
     def children(self, inode: int) -> list[Node]: ...
-
-    def may_change(self, node: Node) -> bool: ...
 
     def __len__(self) -> int: ...
 
@@ -105,6 +104,19 @@ def _bug_is_eio(
             raise pyfuse3.FUSEError(errno.EIO) from None
 
     return guarded
+
+
+class KernelCache:
+    """Tells the kernel to drop what it cached of a library's changed entries and folders
+    (`core.library_tree.TreeChanges`)."""
+
+    def entry_gone(self, parent_inode: int, name: str) -> None:
+        pyfuse3.invalidate_entry_async(parent_inode, os.fsencode(name), ignore_enoent=True)
+
+    def node_changed(self, inode: int) -> None:
+        # Read-only, no writeback cache: this does not block. ENOENT: never looked at.
+        with contextlib.suppress(OSError):
+            pyfuse3.invalidate_inode(inode, attr_only=False)
 
 
 class TorrentOperations(pyfuse3.Operations):
@@ -282,9 +294,9 @@ class TorrentOperations(pyfuse3.Operations):
             attributes.st_size = node.file.size
         attributes.st_blksize = PREFERRED_IO_SIZE
         attributes.st_blocks = -(-attributes.st_size // BLOCK_SIZE)
-        tree = self._content.tree
-        changes = node.inode == ROOT_INODE or (tree is not None and tree.may_change(node))
-        timeout = ROOT_ATTR_TIMEOUT_S if changes else CACHE_TIMEOUT_S
+        # The root changes with the metadata (and a library's with every torrent); what
+        # else changes, a library tells the kernel of (`KernelCache`).
+        timeout = ROOT_ATTR_TIMEOUT_S if node.inode == ROOT_INODE else CACHE_TIMEOUT_S
         attributes.attr_timeout = timeout
         attributes.entry_timeout = timeout
         return attributes
