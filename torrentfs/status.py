@@ -153,7 +153,7 @@ def library_line(status: LibraryStatus) -> str:
     held = sum(mount.get("held_bytes", 0) for mount in active)
     memory = sum(mount.get("memory_bytes", 0) for mount in active)
     line = (
-        f"{len(status['torrents'])} torrents, {len(active)} active, {rate / MB:.1f} MB/s down, "
+        f"{status['torrent_count']} torrents, {len(active)} active, {rate / MB:.1f} MB/s down, "
         f"{held / MIB:.0f} MiB held, {memory / MIB:.0f} MiB of RAM"
     )
     if status["rejected"]:

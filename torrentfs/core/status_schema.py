@@ -87,5 +87,7 @@ class LibraryStatus(TypedDict):
     """A library mount: its watch folder, its torrents, and the files it could not use."""
 
     watch_folder: str
+    # How many torrents the library has (`torrents` may list only some of them).
+    torrent_count: int
     torrents: list[LibraryTorrentStatus]
     rejected: list[RejectedFile]

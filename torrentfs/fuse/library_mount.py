@@ -105,4 +105,6 @@ async def _serve(
     library.tree.changes = KernelCache()
     nursery.start_soon(session.run)
     nursery.start_soon(library.run)
-    await serve_until_stopped(nursery, mountpoint, lambda: library_line(library.status()), notifier)
+    await serve_until_stopped(
+        nursery, mountpoint, lambda: library_line(library.status(every_torrent=False)), notifier
+    )
