@@ -49,6 +49,11 @@ SAMPLES = {
     "verbose": ("true", ["--verbose"]),
     "quiet": ("true", ["--quiet"]),
     "log-level": ('"error"', ["--log-level", "error"]),
+    "http": ('"8080"', ["--http", "8080"]),
+    "http-user": ('"me"', ["--http-user", "me"]),
+    "http-password": ('"secret"', ["--http-password", "secret"]),
+    "http-password-file": ('"/etc/hostname"', ["--http-password-file", "/etc/hostname"]),
+    "http-timeout": ('"10s"', ["--http-timeout", "10s"]),
 }
 SOURCE = "c9e15763f722f23e98a29decdfae341b98d53056"
 

@@ -56,3 +56,42 @@ def test_a_renamed_folder_keeps_its_inode_and_takes_a_free_name():
     assert library.lookup(ROOT_INODE, "0123abcd") is None
     renamed = library.lookup(ROOT_INODE, "Film (2)")
     assert renamed is not None and renamed.inode == library_inode(2, ROOT_INODE)
+
+
+class _Heard:
+    def __init__(self) -> None:
+        self.gone: list[tuple[int, str]] = []
+        self.changed: list[int] = []
+
+    def entry_gone(self, parent_inode: int, name: str) -> None:
+        self.gone.append((parent_inode, name))
+
+    def node_changed(self, inode: int) -> None:
+        self.changed.append(inode)
+
+
+def test_subfolders_hold_torrents_and_go_with_the_last_one():
+    library = LibraryTree()
+    heard = _Heard()
+    library.changes = heard
+    library.add(1, "Show", _tree("e1.mkv"), "tv/drama")
+    library.add(2, "Film", _tree("film.mkv"), "movies")
+    assert [n.name for n in library.children(ROOT_INODE)] == ["movies", "tv"]
+    tv = library.lookup(ROOT_INODE, "tv")
+    assert tv is not None and tv.is_dir
+    drama = library.lookup(tv.inode, "drama")
+    assert drama is not None and drama.parent == tv.inode
+    show = library.lookup(drama.inode, "Show")
+    assert show is not None and show.parent == drama.inode
+    assert library.path_of(1) == "tv/drama/Show" and library.place_of(1) == "tv/drama"
+    assert library.node(show.inode) == show
+    library.move(1, "movies")
+    assert library.lookup(ROOT_INODE, "tv") is None
+    assert library.node(tv.inode) is None
+    assert (ROOT_INODE, "tv") in heard.gone and (drama.inode, "Show") in heard.gone
+    movies = library.lookup(ROOT_INODE, "movies")
+    assert movies is not None
+    moved = library.lookup(movies.inode, "Show")
+    assert moved is not None and moved.inode == show.inode
+    library.set_tree(2, _tree("other.mkv"))
+    assert library_inode(2, ROOT_INODE) in heard.changed

@@ -18,6 +18,7 @@ from torrentfs.core.config import (
     MIN_CACHE_BYTES,
     PAUSE_ON_VIDEO_PAUSE_ENV,
     STORAGE_MODE_ENV,
+    HttpSettings,
     IdleSettings,
     NetworkSettings,
     Settings,
@@ -28,9 +29,11 @@ from torrentfs.core.config import (
 )
 from torrentfs.core.config_file import read_config
 from torrentfs.core.errors import EXIT_USER_ERROR, UserError
+from torrentfs.core.http_bind import is_loopback_bind, parse_http_bind
 from torrentfs.core.source import parse_peer, parse_source, parse_tracker
 from torrentfs.core.units import parse_duration, parse_size
 from torrentfs.logs import configure_logging
+from torrentfs.streaming.mount_content import Face
 
 log = logging.getLogger("torrentfs")
 
@@ -92,6 +95,46 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             disconnect_s=parse_duration(args.idle_disconnect),
             download_all_while_idle=args.download_all_while_idle,
         ),
+        http=_http_settings(args),
+    )
+
+
+def _http_face(settings: Settings) -> Face | None:
+    """The HTTP server as a face of the mount, if asked for (only then is it imported)."""
+    if settings.http.bind is None:
+        return None
+    from torrentfs.http.server import http_face
+
+    return http_face(settings.http)
+
+
+def _http_settings(args: argparse.Namespace) -> HttpSettings:
+    """--http and its credentials; raises UserError for a bad address, or another address
+    than loopback without a password."""
+    password = args.http_password
+    if args.http_password_file is not None:
+        try:
+            lines = Path(args.http_password_file).read_text().splitlines()
+        except OSError as error:
+            raise UserError(
+                f"cannot read --http-password-file {args.http_password_file}: {error.strerror}"
+            ) from None
+        password = lines[0] if lines else ""
+    timeout_s = parse_duration(args.http_timeout)
+    if timeout_s <= 0:
+        raise UserError("--http-timeout must be more than 0")
+    if args.http is None:
+        return HttpSettings(user=args.http_user, password=password, idle_connection_s=timeout_s)
+    bind = parse_http_bind(args.http)
+    if password is not None and not password:
+        raise UserError("the HTTP password is empty")
+    if password is None and not is_loopback_bind(bind):
+        raise UserError(
+            f"--http {args.http} listens beyond this machine: give --http-password or "
+            "--http-password-file (or listen on 127.0.0.1)"
+        )
+    return HttpSettings(
+        bind=bind, user=args.http_user, password=password, idle_connection_s=timeout_s
     )
 
 
@@ -150,11 +193,14 @@ def _run_command(args: argparse.Namespace) -> int:
         if Path(args.source).is_dir():
             from torrentfs.fuse.library_mount import run_library
 
-            run_library(Path(args.source), Path(args.mountpoint), settings_from_args(args))
+            settings = settings_from_args(args)
+            run_library(Path(args.source), Path(args.mountpoint), settings, _http_face(settings))
             return 0
         from torrentfs.fuse.mount import run_mount
 
-        run_mount(parse_source(args.source), Path(args.mountpoint), settings_from_args(args))
+        settings = settings_from_args(args)
+        source = parse_source(args.source)
+        run_mount(source, Path(args.mountpoint), settings, _http_face(settings))
         return 0
     if args.command in ("add", "remove"):
         from torrentfs import library_commands

@@ -5,16 +5,12 @@ status: `add` puts a `.torrent` or `.magnet` file there and waits for the
 mount to list it, `remove` deletes the files naming a torrent.
 """
 
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from torrentfs.core.errors import UserError
-from torrentfs.core.source import Source, parse_link, parse_source
 from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus
-from torrentfs.core.watch_folder import MAGNET_SUFFIX, TORRENT_SUFFIX
+from torrentfs.core.watch_folder import put_source
 from torrentfs.status import read_library_status
 
 # The mount lists a new file as soon as the kernel tells it (or at its next rescan).
@@ -36,7 +32,7 @@ def add(mountpoint: Path, sources: list[str], folder: str = "") -> int:
     except OSError as error:
         raise UserError(f"cannot make {target}: {error.strerror}") from None
     for text in sources:
-        name = _put(target, text)
+        name = put_source(target, text)
         print(_wait_listed(mountpoint, f"{subfolder}/{name}" if subfolder else name))
     return 0
 
@@ -56,37 +52,6 @@ def remove(mountpoint: Path, name_or_hash: str) -> int:
             ) from None
     print(torrent["folder"])
     return 0
-
-
-def _put(watch_folder: Path, text: str) -> str:
-    """Write the watch-folder file for `text`; returns its name."""
-    path = Path(text)
-    if path.suffix == TORRENT_SUFFIX and path.is_file():
-        parse_source(text)  # a clear error now rather than a rejection later
-        return _write_new(watch_folder, path.name, path.read_bytes())
-    source: Source = parse_link(text)
-    info_hash = source.info_hash_v1 or source.info_hash_v2
-    return _write_new(watch_folder, f"{info_hash}{MAGNET_SUFFIX}", f"{text.strip()}\n".encode())
-
-
-def _write_new(watch_folder: Path, name: str, data: bytes) -> str:
-    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, then renamed."""
-    stem, suffix = Path(name).stem, Path(name).suffix
-    candidate, number = name, 2
-    while (watch_folder / candidate).exists():
-        if (watch_folder / candidate).read_bytes() == data:
-            return candidate  # already there
-        candidate, number = f"{stem} ({number}){suffix}", number + 1
-    try:
-        with tempfile.NamedTemporaryFile(dir=watch_folder, prefix=".", delete=False) as partial:
-            partial.write(data)
-        os.chmod(partial.name, 0o644)
-        shutil.move(partial.name, watch_folder / candidate)
-    except OSError as error:
-        raise UserError(
-            f"cannot write to the watch folder {watch_folder}: {error.strerror}"
-        ) from None
-    return candidate
 
 
 def _wait_listed(mountpoint: Path, file: str) -> str:

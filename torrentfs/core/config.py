@@ -19,6 +19,7 @@ MIN_CACHE_BYTES = 16 * MIB
 DEFAULT_METADATA_TIMEOUT_S = 120.0
 # A library's torrents in the session at once: a media server probing every
 # file starts them one after another, and each would otherwise open a swarm.
+DEFAULT_HTTP_USER = "torrentfs"
 DEFAULT_MAX_ACTIVE_TORRENTS = 8
 DEFAULT_READAHEAD_S = 30.0
 # Also what is claimed of the largest file as soon as the metadata is known:
@@ -123,6 +124,22 @@ class IdleSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """The HTTP face (--http): where it listens and who may ask."""
+
+    # "ADDR:PORT", or None for no HTTP server at all.
+    bind: str | None = None
+    user: str = DEFAULT_HTTP_USER
+    # Required unless `bind` is a loopback address.
+    password: str | None = None
+    # A client's reader of a file outlives its last request by this much, so the next
+    # range request of a player goes on with the same read-ahead.
+    reader_linger_s: float = 10.0
+    # A connection that sends nothing (no request, or between requests) is closed after this.
+    idle_connection_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one mount needs to know."""
 
@@ -139,6 +156,7 @@ class Settings:
     stream: StreamSettings = field(default_factory=StreamSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     idle: IdleSettings = field(default_factory=IdleSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
 def store_bytes(cache_bytes: int, mode: StorageMode) -> int:

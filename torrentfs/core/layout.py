@@ -86,3 +86,14 @@ def assemble(spans: Sequence[PieceSpan], pieces: Sequence[bytes]) -> bytes:
     return b"".join(
         memoryview(data)[span.start : span.end] for span, data in zip(spans, pieces, strict=True)
     )
+
+
+def runs(pieces: list[int]) -> list[tuple[int, int]]:
+    """Sorted piece numbers as inclusive (first, last) runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    found: list[tuple[int, int]] = []
+    for piece in pieces:
+        if found and found[-1][1] == piece - 1:
+            found[-1] = (found[-1][0], piece)
+        else:
+            found.append((piece, piece))
+    return found

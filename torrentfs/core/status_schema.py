@@ -30,6 +30,8 @@ class ReaderStatus(TypedDict):
 
     path: str
     position: int
+    # The torrent's piece at that position.
+    piece: int
     window_bytes: int
     rate_bytes_s: float | None
     buffered_bytes: int
@@ -59,6 +61,10 @@ class MountStatus(TorrentStatus):
     # both); and the RAM they take (a piece in both counts twice there).
     held_bytes: NotRequired[int]
     memory_bytes: NotRequired[int]
+    # The pieces held, as inclusive [first, last] runs, for a picture of the torrent.
+    held_ranges: NotRequired[list[tuple[int, int]]]
+    num_pieces: NotRequired[int]
+    piece_length: NotRequired[int]
     store: NotRequired[StoreStatus]
     requested_pieces: NotRequired[list[int]]
     claimed_pieces: NotRequired[list[int]]

@@ -9,6 +9,8 @@ as is a torrent or magnet that does not parse.
 """
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +115,34 @@ def source_of(path: Path) -> Source:
         except UserError as error:
             raise UserError(f"{path.name}: {error}") from None
     raise UserError(f"{path.name} is neither a {TORRENT_SUFFIX} nor a {MAGNET_SUFFIX} file")
+
+
+def put_source(watch_folder: Path, text: str) -> str:
+    """Write the watch-folder file for `text`; returns its name."""
+    path = Path(text)
+    if path.suffix == TORRENT_SUFFIX and path.is_file():
+        parse_source(text)  # a clear error now rather than a rejection later
+        return write_new(watch_folder, path.name, path.read_bytes())
+    source: Source = parse_link(text)
+    info_hash = source.info_hash_v1 or source.info_hash_v2
+    return write_new(watch_folder, f"{info_hash}{MAGNET_SUFFIX}", f"{text.strip()}\n".encode())
+
+
+def write_new(watch_folder: Path, name: str, data: bytes) -> str:
+    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, then renamed."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, number = name, 2
+    while (watch_folder / candidate).exists():
+        if (watch_folder / candidate).read_bytes() == data:
+            return candidate  # already there
+        candidate, number = f"{stem} ({number}){suffix}", number + 1
+    try:
+        with tempfile.NamedTemporaryFile(dir=watch_folder, prefix=".", delete=False) as partial:
+            partial.write(data)
+        os.chmod(partial.name, 0o644)
+        shutil.move(partial.name, watch_folder / candidate)
+    except OSError as error:
+        raise UserError(
+            f"cannot write to the watch folder {watch_folder}: {error.strerror}"
+        ) from None
+    return candidate

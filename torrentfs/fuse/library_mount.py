@@ -26,6 +26,7 @@ from torrentfs.fuse.serving import (
 from torrentfs.status import library_line
 from torrentfs.streaming.library import Library
 from torrentfs.streaming.library_torrent import LibraryTorrent
+from torrentfs.streaming.mount_content import Face
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,11 @@ class _LibrarySession:
             storage.close()
 
 
-def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> None:
-    """Mount the torrents of `watch_folder` at `mountpoint` until unmounted or signalled."""
+def run_library(
+    watch_folder: Path, mountpoint: Path, settings: Settings, other_face: Face | None = None
+) -> None:
+    """Mount the torrents of `watch_folder` at `mountpoint` until unmounted or signalled;
+    serve `other_face` (HTTP) beside it."""
     mountpoint = prepared_mountpoint(mountpoint, settings.force)
     with shutdown_signals(), Session(settings.network) as session:
         torrents = _LibrarySession(session, settings)
@@ -88,7 +92,7 @@ def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> Non
             # sight, or every full collection walks them all (with 10 000 torrents,
             # `find` over the mount took 24 times as long as with 1 000).
             gc.freeze()
-            tasks = functools.partial(_serve, session, library, mountpoint)
+            tasks = functools.partial(_serve, session, library, mountpoint, other_face)
             options = mount_options(watch_folder.name, settings.allow_other)
             serve(TorrentOperations(library), mountpoint, options, tasks)
         except Interrupted:
@@ -98,11 +102,18 @@ def run_library(watch_folder: Path, mountpoint: Path, settings: Settings) -> Non
 
 
 async def _serve(
-    session: Session, library: Library, mountpoint: Path, nursery: trio.Nursery, notifier: Notifier
+    session: Session,
+    library: Library,
+    mountpoint: Path,
+    other_face: Face | None,
+    nursery: trio.Nursery,
+    notifier: Notifier,
 ) -> None:
     log.info("mounted the library %s at %s", library.watch_folder, mountpoint)
     # From now on the kernel caches the tree, and hears of what changes in it.
     library.tree.changes = KernelCache()
+    if other_face is not None:
+        nursery.start_soon(other_face, library, library.watch_folder)
     nursery.start_soon(session.run)
     nursery.start_soon(library.run)
     await serve_until_stopped(

@@ -30,6 +30,7 @@ from torrentfs.fuse.serving import (
 )
 from torrentfs.status import one_line
 from torrentfs.streaming.content import TorrentContent
+from torrentfs.streaming.mount_content import Face
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,11 @@ def metadata_sources(source: Source, network: NetworkSettings) -> str:
     return " and ".join(places)
 
 
-def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
-    """Mount `source` at `mountpoint` and serve it until unmounted or signalled."""
+def run_mount(
+    source: Source, mountpoint: Path, settings: Settings, other_face: Face | None = None
+) -> None:
+    """Mount `source` at `mountpoint` and serve it until unmounted or signalled; serve
+    `other_face` (HTTP) beside it."""
     if not source.has_metadata:
         metadata_sources(source, settings.network)
     mountpoint = prepared_mountpoint(mountpoint, settings.force)
@@ -80,7 +84,7 @@ def run_mount(source: Source, mountpoint: Path, settings: Settings) -> None:
             )
             content = TorrentContent(torrent, settings)
             tasks = functools.partial(
-                _serve, session, torrent, content, source, mountpoint, settings
+                _serve, session, torrent, content, source, mountpoint, settings, other_face
             )
             serve(TorrentOperations(content), mountpoint, fuse_options(source, settings), tasks)
     except Interrupted:
@@ -96,10 +100,13 @@ async def _serve(
     source: Source,
     mountpoint: Path,
     settings: Settings,
+    other_face: Face | None,
     nursery: trio.Nursery,
     notifier: Notifier,
 ) -> None:
     log.info("mounted %s at %s", source.label, mountpoint)
+    if other_face is not None:
+        nursery.start_soon(other_face, content, None)
     if not torrent.status()["has_metadata"]:
         log.info("fetching metadata from %s", metadata_sources(source, settings.network))
         nursery.start_soon(_report_metadata_wait, torrent, content)

@@ -18,49 +18,16 @@ import os
 import stat
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import pyfuse3
 
-from torrentfs.core.layout import TorrentLayout
-from torrentfs.core.status_schema import STATUS_FILE, LibraryStatus, MountStatus
+from torrentfs.core.status_schema import STATUS_FILE
 from torrentfs.core.tree import ROOT_INODE, Node
 from torrentfs.streaming.content import MetadataTimeout, ReadTimeout
+from torrentfs.streaming.mount_content import MountContent, Tree
 
 log = logging.getLogger(__name__)
-
-
-class Tree(Protocol):
-    def node(self, inode: int) -> Node | None: ...
-
-    def lookup(self, parent: int, name: str) -> Node | None: ...
-
-    def children(self, inode: int) -> list[Node]: ...
-
-    def __len__(self) -> int: ...
-
-
-class MountContent(Protocol):
-    """What the operations ask of what a mount shows."""
-
-    @property
-    def tree(self) -> Tree | None: ...
-
-    @property
-    def layout(self) -> TorrentLayout | None:
-        """The one torrent's layout (for file times); None for a library."""
-
-    async def wait_tree(self) -> Tree: ...
-
-    def open_file(self, node: Node) -> int: ...
-
-    async def read(self, handle: int, offset: int, size: int) -> bytes: ...
-
-    def close_file(self, handle: int) -> None: ...
-
-    def file_progress(self, node: Node) -> float: ...
-
-    def status(self) -> MountStatus | LibraryStatus: ...
 
 
 # Torrent content never changes: let the kernel cache entries and attributes.

@@ -15,7 +15,7 @@ from typing import Protocol, cast
 import trio
 
 from torrentfs.core.config import Settings, store_bytes
-from torrentfs.core.layout import TorrentLayout
+from torrentfs.core.layout import TorrentLayout, runs
 from torrentfs.core.status_schema import MountStatus, TorrentStatus
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
@@ -217,7 +217,11 @@ class TorrentContent:
             working = self._torrent.working_files_bytes
             store = known.fetcher.store.stats()
             status["working_files_bytes"] = working
-            status["held_bytes"] = self._held_bytes(known)
+            held = self._held_pieces(known)
+            status["held_bytes"] = sum(known.layout.piece_size(piece) for piece in held)
+            status["held_ranges"] = runs(sorted(held))
+            status["num_pieces"] = known.layout.num_pieces
+            status["piece_length"] = known.layout.piece_length
             in_ram = (working or 0) if self._torrent.in_ram else 0
             status["memory_bytes"] = store["bytes"] + in_ram
             status["store"] = store
@@ -245,11 +249,10 @@ class TorrentContent:
             self._preload_head(layout, fetcher)
         return fetcher
 
-    def _held_bytes(self, known: _Known) -> int:
-        """The torrent's bytes here, each once: pieces in the RAM store or libtorrent's files
-        (in memory mode a piece can be in both)."""
-        held = set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
-        return sum(known.layout.piece_size(piece) for piece in held)
+    def _held_pieces(self, known: _Known) -> set[int]:
+        """The torrent's pieces here, each once: in the RAM store or libtorrent's files (in
+        memory mode a piece can be in both)."""
+        return set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
 
     def close(self) -> None:
         """Give the RAM store's pieces back (to a shared budget)."""

@@ -93,9 +93,11 @@ class FileReader:
         """Where this handle reads, its window, and how much is fetched ahead of it."""
         rate = self._meter.rate(trio.current_time())
         buffered = self._buffered_bytes()
+        torrent_offset = self._file.offset + min(self._position, max(0, self._file.size - 1))
         return ReaderStatus(
             path=self.path,
             position=self._position,
+            piece=torrent_offset // self._layout.piece_length,
             window_bytes=self._window_bytes,
             rate_bytes_s=rate,
             buffered_bytes=buffered,

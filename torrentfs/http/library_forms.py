@@ -1,0 +1,61 @@
+"""The page's forms on a library: add a magnet or a `.torrent`, remove a torrent. They do
+what `torrentfs add` and `remove` do: write or delete files in the watch folder."""
+
+import contextlib
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from torrentfs.core.errors import UserError
+from torrentfs.core.status_schema import LibraryTorrentStatus
+from torrentfs.core.watch_folder import TORRENT_SUFFIX, put_source, write_new
+from torrentfs.streaming.mount_content import MountContent
+
+# A .torrent larger than this is not one anybody uploads (a 100 GB torrent's is ~2 MB).
+MAX_TORRENT_BYTES = 16 << 20
+
+
+class LibraryForms:
+    def __init__(self, watch_folder: Path, content: MountContent) -> None:
+        self._watch_folder = watch_folder
+        self._content = content
+
+    async def add(self, request: Request) -> Response:
+        """Form fields `magnet` (a link or info-hash) and/or `torrent` (a file upload)."""
+        async with request.form(max_files=1, max_fields=8) as form:
+            magnet = form.get("magnet")
+            upload = form.get("torrent")
+            try:
+                if isinstance(magnet, str) and magnet.strip():
+                    put_source(self._watch_folder, magnet.strip())
+                elif isinstance(upload, UploadFile):
+                    data = await upload.read(MAX_TORRENT_BYTES + 1)
+                    if len(data) > MAX_TORRENT_BYTES:
+                        raise UserError("that .torrent file is too large")
+                    if not data.startswith(b"d"):
+                        raise UserError("that file is not a .torrent (it is not bencoded)")
+                    name = Path(upload.filename or "upload").name
+                    if not name.endswith(TORRENT_SUFFIX):
+                        name += TORRENT_SUFFIX
+                    write_new(self._watch_folder, name.lstrip("."), data)
+                else:
+                    raise UserError("give a magnet link or a .torrent file")
+            except UserError as error:
+                return PlainTextResponse(f"{error}\n", status_code=400)
+        return RedirectResponse("/", status_code=303)
+
+    async def remove(self, request: Request) -> Response:
+        """Form field `info_hash`: the torrent whose watch-folder files go."""
+        async with request.form(max_files=0, max_fields=4) as form:
+            wanted = str(form.get("info_hash", "")).strip().lower()
+        status = self._content.status()
+        torrents: list[LibraryTorrentStatus] = status.get("torrents", [])  # type: ignore[assignment]
+        for torrent in torrents:
+            if torrent["info_hash"] == wanted:
+                for file in torrent["files"]:
+                    with contextlib.suppress(FileNotFoundError):
+                        (self._watch_folder / file).unlink()
+                return RedirectResponse("/", status_code=303)
+        return PlainTextResponse("no such torrent\n", status_code=404)
