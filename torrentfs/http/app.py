@@ -324,7 +324,8 @@ def _propfind(request: Request, answers: TreeAnswers) -> Response:
     if node is None:
         return PlainTextResponse("not found\n", status_code=404)
     depth = request.headers.get("depth", "infinity").strip().lower()
-    if depth not in webdav.DEPTHS:
+    # Below a file there is nothing: any depth is depth 0.
+    if node.is_dir and depth not in webdav.DEPTHS:
         return Response(webdav.finite_depth_required(), 403, media_type="application/xml")
     href = DAV_PREFIX + "/" + "/".join(path_names(path) or [])
     entries = [_dav_entry(answers, node, href)]
