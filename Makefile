@@ -9,11 +9,13 @@ STAMPS := .stamps
 # ffmpeg makes and probes the demo and benchmark videos; aria2, rtorrent and
 # Transmission (with transmission-remote) are foreign seeders the tests
 # stream from; iproute2 gives `ip netns` for the one (WebTorrent) that
-# cannot be kept off the DHT.
+# cannot be kept off the DHT; curl and rclone are HTTP and WebDAV clients
+# the HTTP tests use.
 APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2 rtorrent transmission-daemon \
-	transmission-cli iproute2
-# The benchmark's yardstick btfs, and its players and media server.
-BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3
+	transmission-cli iproute2 curl rclone
+# The benchmark's yardstick btfs, its players and media server, and a browser
+# for the page's screenshot.
+BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3 chromium
 # npm tools (webtorrent-cli), kept outside the checkout so a fresh clone does
 # not install them again; torrentfs_tools/foreign.py looks for them here.
 TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-tools

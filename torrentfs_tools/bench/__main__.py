@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
+    http_face,
     library_growth,
     library_mount,
     library_players,
@@ -44,6 +45,7 @@ SECTIONS = (
     "throughput",
     "library",
     "growth",
+    "http",
     "idle",
 )
 MOVIE_PIECE = 1 << 20
@@ -147,6 +149,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             runs.guarded(library_growth.magnets_at_once, cache, work, runs.log) if growth else None
         )
         preloads = library_growth.preload_comparison(cache, work, runs.log) if growth else []
+        web = "http" in only
+        http_seq = http_face.sequential(cache, work) if web else []
+        http_starts = http_face.start_up(cache, work) if web else []
+        http_load = runs.guarded(http_face.load, cache, work) if web else None
+        http_page = runs.guarded(http_face.page, cache, work) if web else None
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -246,6 +253,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             library_growth.sizes_table(sizes) + "\n\n" + library_growth.magnets_table(magnets),
         ),
         (
+            "HTTP beside the mount",
+            http_face.DESCRIPTION,
+            http_face.tables(http_seq, http_starts, http_load, http_page),
+        ),
+        (
             "A single mount's head preload",
             library_growth.PRELOAD_DESCRIPTION,
             library_growth.preload_table(preloads),
@@ -303,7 +315,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 + library_mount.targets(shelf)
                 + library_players.targets(duet, runs.single_mount_peak(big_reads))
                 + library_scan.targets(served)
-                + library_growth.targets(sizes, magnets),
+                + library_growth.targets(sizes, magnets)
+                + http_face.targets(http_seq, http_starts, http_load, http_page),
             ),
         ),
     )

@@ -44,7 +44,7 @@ MINIDLNA_SCAN_LIMIT_S = 180.0
 _POLL_S = 0.05
 
 
-class _Mpv(contextlib.AbstractContextManager["_Mpv"]):
+class Mpv(contextlib.AbstractContextManager["Mpv"]):
     """mpv playing one file, driven over its JSON IPC socket."""
 
     def __init__(self, location: str, socket_path: Path, log_path: Path) -> None:
@@ -99,7 +99,7 @@ def mpv_session(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result
     client.start(swarm.torrent_path)
     try:
         visible_s = client.wait_visible(name)
-        with _Mpv(
+        with Mpv(
             client.location(name), client.run_dir / "mpv.sock", client.run_dir / "mpv.log"
         ) as mpv:
             first_frame_s = mpv.wait_event("playback-restart")
