@@ -76,3 +76,13 @@ def status_once(
         if condition(status) or time.monotonic() > deadline:
             return status
         time.sleep(STATUS_POLL_S)
+
+
+def until(condition: Callable[[], bool], limit_s: float, poll_s: float = STATUS_POLL_S) -> bool:
+    """Whether `condition` came true within `limit_s`, asked every `poll_s`."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True

@@ -13,14 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import SampleTorrent
+from tests.helpers import SampleTorrent, until
 from torrentfs_tools.demo import make_sample
 from torrentfs_tools.loopback import Seeder, make_torrent
 
@@ -63,12 +62,7 @@ def _request(
 
 
 def _until(condition, limit_s: float = WITHIN_S) -> bool:
-    deadline = time.monotonic() + limit_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
+    return until(condition, limit_s, POLL_S)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_at
+from tests.helpers import read_at, until
 from torrentfs.core.status_schema import LibraryStatus, MountStatus
 from torrentfs.status import read_library_status
 from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for, make_torrent, tiny_torrents
@@ -48,12 +48,7 @@ def _torrentfs(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _until(condition, limit_s: float = WITHIN_S) -> bool:
-    deadline = time.monotonic() + limit_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
+    return until(condition, limit_s, POLL_S)
 
 
 def _states(mountpoint: Path) -> dict[str, str]:

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from torrentfs_tools.bench import media, players
 from torrentfs_tools.bench.clients import TorrentfsClient
-from torrentfs_tools.bench.measure import PeakSampler
+from torrentfs_tools.bench.measure import PeakSampler, cpu_seconds
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
 from torrentfs_tools.loopback import MountProcess, tiny_torrents
@@ -44,7 +44,6 @@ IDLE_CONNECTIONS = 200
 PAGE_TORRENTS = 1000
 CACHE_BYTES = 256 << 20
 MIB = 1 << 20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SCREENSHOT = Path("docs/http-page.png")
 # Targets (issue 20).
 RATE_SHARE_AT_LEAST = 0.9
@@ -62,11 +61,6 @@ def _port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @contextlib.contextmanager
@@ -104,7 +98,7 @@ def sequential(cache: Path, work: Path) -> list[Result]:
     rows = []
     for face in ("mount", "http"):
         with _mount(big, work, f"sequential-{face}", 0, None) as (client, _, url):
-            cpu = _cpu_s(client.pid)
+            cpu = cpu_seconds(client.pid)
             start = time.monotonic()
             if face == "mount":
                 with open(client.location(big.root.name), "rb") as handle:
@@ -121,7 +115,7 @@ def sequential(cache: Path, work: Path) -> list[Result]:
                 {
                     "face": face,
                     "rate_bytes_s": SEQUENTIAL_BYTES / took,
-                    "cpu_s_per_gib": (_cpu_s(client.pid) - cpu) * (1 << 30) / SEQUENTIAL_BYTES,
+                    "cpu_s_per_gib": (cpu_seconds(client.pid) - cpu) * (1 << 30) / SEQUENTIAL_BYTES,
                 }
             )
     return rows

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from torrentfs.status import read_library_status
 from torrentfs_tools.bench import report, seeders
-from torrentfs_tools.bench.measure import private_memory_bytes
+from torrentfs_tools.bench.measure import cpu_seconds, private_memory_bytes
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.loopback import MountProcess, Seeder, magnet_for, make_torrent, tiny_torrents
 
@@ -35,7 +35,6 @@ FILL_LIMIT_S = 300.0
 DROP_LIMIT_S = 10.0
 PRELOAD_KINDS = ("libtorrent defaults", "rtorrent")
 MIB = 1 << 20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Targets (issue 19), for 10 000 torrents.
 READY_WITHIN_S = 2.0
 FIND_WITHIN_S = 2.0
@@ -63,11 +62,6 @@ PRELOAD_DESCRIPTION = (
 )
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def _timed(command: list[str]) -> float:
     start = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -90,9 +84,9 @@ def library_sizes(cache: Path, work: Path, log: Callable[[str], None]) -> list[R
             ready_s = mount.wait_mounted()
             find_s = _timed(["find", str(mountpoint)])
             ls_s = _timed(["ls", "-lR", str(mountpoint)])
-            before = _cpu_s(mount.process.pid)
+            before = cpu_seconds(mount.process.pid)
             time.sleep(IDLE_CPU_S)
-            idle_cpu = (_cpu_s(mount.process.pid) - before) / IDLE_CPU_S
+            idle_cpu = (cpu_seconds(mount.process.pid) - before) / IDLE_CPU_S
             memory = private_memory_bytes(mount.process.pid)
             dropped = watch / "new" / "late.torrent"
             dropped.parent.mkdir()

@@ -63,6 +63,12 @@ def peak_rss_bytes(pid: int) -> int:
     raise KeyError("VmHWM")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user plus system CPU time so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def private_memory_bytes(pid: int) -> int:
     """The process's private anonymous memory now (RssAnon)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
