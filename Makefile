@@ -10,12 +10,11 @@ STAMPS := .stamps
 # Transmission (with transmission-remote) are foreign seeders the tests
 # stream from; iproute2 gives `ip netns` for the one (WebTorrent) that
 # cannot be kept off the DHT; curl and rclone are HTTP and WebDAV clients
-# the HTTP tests use.
+# the HTTP tests use, and chromium loads the page.
 APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2 rtorrent transmission-daemon \
-	transmission-cli iproute2 curl rclone
-# The benchmark's yardstick btfs, its players and media server, and a browser
-# for the page's screenshot.
-BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3 chromium
+	transmission-cli iproute2 curl rclone chromium
+# The benchmark's yardstick btfs, and its players and media server.
+BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3
 # npm tools (webtorrent-cli), kept outside the checkout so a fresh clone does
 # not install them again; torrentfs_tools/foreign.py looks for them here.
 TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torrentfs-tools

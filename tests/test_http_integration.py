@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import SampleTorrent, until
 from torrentfs_tools.demo import make_sample
-from torrentfs_tools.loopback import Seeder, make_torrent
+from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, Seeder, make_torrent
 
 pytestmark = pytest.mark.mount
 
@@ -275,6 +275,25 @@ def test_malformed_ranges_get_200_206_or_416_never_a_server_error(album, header)
     assert status in (200, 206, 416), (clean, status)
     if status == 206:
         assert len(body) == int(headers["content-length"])
+
+
+def test_a_browser_shows_the_library_on_the_page(single_file, multi_file, mount, tmp_path):
+    watch = tmp_path / "watch"
+    (watch / "music").mkdir(parents=True)
+    shutil.copy(single_file.torrent_path, watch / "a.torrent")
+    shutil.copy(multi_file.torrent_path, watch / "music" / "b.torrent")
+    port = _free_port()
+    mounted = mount(watch, "--http", str(port))
+    shown = subprocess.run(
+        ["chromium", *CHROMIUM_LOOPBACK_FLAGS, "--virtual-time-budget=5000", "--dump-dom",
+         f"http://{HOST}:{port}/"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "library of" in shown.stdout and "2 torrents" in shown.stdout
+    assert 'href="/files/movie.bin/"' in shown.stdout
+    assert 'href="/files/music/Album/"' in shown.stdout
+    assert mounted.unmount() == 0
 
 
 def test_the_page_loads_nothing_from_elsewhere():

@@ -54,6 +54,23 @@ def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> byte
     return data
 
 
+# Chromium headless kept on loopback: no background services, and every host name but
+# the loopback address fails to resolve, so nothing it starts on its own leaves the machine.
+CHROMIUM_LOOPBACK_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+)
+
+
 def tiny_torrents(content: Path, count: int, size: int = 1024) -> list[bytes]:
     """`count` torrents of one small file each (made in `content` once, kept for next
     time), for libraries whose size is the point, not their bytes."""

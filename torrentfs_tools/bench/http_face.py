@@ -32,7 +32,7 @@ from torrentfs_tools.bench.clients import TorrentfsClient
 from torrentfs_tools.bench.measure import PeakSampler, cpu_seconds
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
-from torrentfs_tools.loopback import MountProcess, tiny_torrents
+from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, MountProcess, tiny_torrents
 
 HOST = "127.0.0.1"
 SEQUENTIAL_BYTES = 512 << 20
@@ -223,7 +223,7 @@ def page(cache: Path, work: Path) -> Result:
         if browser is not None:
             start = time.monotonic()
             subprocess.run(
-                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                [browser, *CHROMIUM_LOOPBACK_FLAGS,
                  f"--screenshot={SCREENSHOT.resolve()}", "--window-size=1200,900",
                  "--virtual-time-budget=3000", base + "/"],
                 capture_output=True, timeout=120, check=False,
