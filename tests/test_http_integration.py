@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -275,6 +276,21 @@ def test_malformed_ranges_get_200_206_or_416_never_a_server_error(album, header)
     assert status in (200, 206, 416), (clean, status)
     if status == 206:
         assert len(body) == int(headers["content-length"])
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(path=st.text(max_size=60))
+def test_any_path_is_a_file_a_folder_or_not_found_never_a_server_error(album, path):
+    _, port, _ = album
+    for prefix in ("/files/", "/dav/", "/playlist/"):
+        target = prefix + quote(path, safe="/%.")
+        status, _, body = _request(port, "GET", target)
+        assert status in (200, 206, 400, 404), (target, status)
+        assert b"root:" not in body
 
 
 def test_a_browser_shows_the_library_on_the_page(single_file, multi_file, mount, tmp_path):
