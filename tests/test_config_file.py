@@ -54,6 +54,8 @@ SAMPLES = {
     "http-password": ('"secret"', ["--http-password", "secret"]),
     "http-password-file": ('"/etc/hostname"', ["--http-password-file", "/etc/hostname"]),
     "http-timeout": ('"10s"', ["--http-timeout", "10s"]),
+    "http-ban": ('"10m"', ["--http-ban", "10m"]),
+    "symlink-dir": ('"/srv/links"', ["--symlink-dir", "/srv/links"]),
 }
 SOURCE = "c9e15763f722f23e98a29decdfae341b98d53056"
 

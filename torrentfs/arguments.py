@@ -243,6 +243,21 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "process list, so prefer --http-password-file",
     )
     http.add_argument(
+        "--symlink-dir",
+        type=Path,
+        metavar="DIR",
+        help="a library: mirror every torrent's files here as symlinks into the mount "
+        "(DIR/CATEGORY/TORRENT/FILE), for Sonarr and Radarr to import by moving them; the "
+        "qBittorrent API reports paths there (default: none, paths in the mount)",
+    )
+    http.add_argument(
+        "--http-ban",
+        default="1h",
+        metavar="DURATION",
+        help="after 5 failed logins to the qBittorrent API, refuse that address this long "
+        "(default: %(default)s, as qBittorrent)",
+    )
+    http.add_argument(
         "--http-timeout",
         default="30s",
         metavar="DURATION",

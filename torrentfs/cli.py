@@ -96,6 +96,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             download_all_while_idle=args.download_all_while_idle,
         ),
         http=_http_settings(args),
+        symlink_dir=args.symlink_dir,
     )
 
 
@@ -123,8 +124,11 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
     timeout_s = parse_duration(args.http_timeout)
     if timeout_s <= 0:
         raise UserError("--http-timeout must be more than 0")
+    ban_s = parse_duration(args.http_ban)
     if args.http is None:
-        return HttpSettings(user=args.http_user, password=password, idle_connection_s=timeout_s)
+        return HttpSettings(
+            user=args.http_user, password=password, idle_connection_s=timeout_s, ban_s=ban_s
+        )
     bind = parse_http_bind(args.http)
     if password is not None and not password:
         raise UserError("the HTTP password is empty")
@@ -134,7 +138,11 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
             "--http-password-file (or listen on 127.0.0.1)"
         )
     return HttpSettings(
-        bind=bind, user=args.http_user, password=password, idle_connection_s=timeout_s
+        bind=bind,
+        user=args.http_user,
+        password=password,
+        idle_connection_s=timeout_s,
+        ban_s=ban_s,
     )
 
 

@@ -137,6 +137,8 @@ class HttpSettings:
     reader_linger_s: float = 10.0
     # A connection that sends nothing (no request, or between requests) is closed after this.
     idle_connection_s: float = 30.0
+    # The qBittorrent API: an address with 5 failed logins is refused this long.
+    ban_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     idle: IdleSettings = field(default_factory=IdleSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    # A library: mirror its torrents' files as symlinks into the mount here.
+    symlink_dir: Path | None = None
 
 
 def store_bytes(cache_bytes: int, mode: StorageMode) -> int:

@@ -118,6 +118,10 @@ class LibraryTree:
         self._gone(parent, shown)
         self._release(folder)
 
+    def tree_of(self, number: int) -> FileTree | None:
+        """Torrent `number`'s own tree, once its files are known."""
+        return self._trees.get(number)
+
     def folder_name(self, number: int) -> str | None:
         return self._names.get(number)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import trio
 
 from torrentfs.core.config import Settings, working_files_budget
+from torrentfs.core.errors import UserError
 from torrentfs.core.source import Source
 from torrentfs.engine.lifecycle import Background
 from torrentfs.engine.session import Session
@@ -26,7 +27,8 @@ from torrentfs.fuse.serving import (
 from torrentfs.status import library_line
 from torrentfs.streaming.library import Library
 from torrentfs.streaming.library_torrent import LibraryTorrent
-from torrentfs.streaming.mount_content import Face
+from torrentfs.streaming.mount_content import Face, MountPlaces
+from torrentfs.streaming.symlinks import SymlinkMirror
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,8 @@ def run_library(
         torrents = _LibrarySession(session, settings)
         try:
             cache = settings.storage.cache_dir or disk_cache_root()
-            library = Library(watch_folder, torrents, settings, cache / METADATA_FOLDER)
+            links = _symlink_mirror(settings, mountpoint)
+            library = Library(watch_folder, torrents, settings, cache / METADATA_FOLDER, links)
             # The library's objects live as long as the mount: out of the collector's
             # sight, or every full collection walks them all (with 10 000 torrents,
             # `find` over the mount took 24 times as long as with 1 000).
@@ -99,6 +102,18 @@ def run_library(
             log.info("stopped by a signal before the mount was up")
         finally:
             torrents.close()
+
+
+def _symlink_mirror(settings: Settings, mountpoint: Path) -> SymlinkMirror | None:
+    """--symlink-dir's mirror; raises UserError if its folder cannot be made."""
+    if settings.symlink_dir is None:
+        return None
+    try:
+        return SymlinkMirror(settings.symlink_dir, mountpoint)
+    except OSError as error:
+        raise UserError(
+            f"cannot make --symlink-dir {settings.symlink_dir}: {error.strerror}"
+        ) from None
 
 
 async def _serve(
@@ -113,7 +128,8 @@ async def _serve(
     # From now on the kernel caches the tree, and hears of what changes in it.
     library.tree.changes = KernelCache()
     if other_face is not None:
-        nursery.start_soon(other_face, library, library.watch_folder)
+        places = MountPlaces(library, mountpoint, library.watch_folder, library.symlink_dir)
+        nursery.start_soon(other_face, places)
     nursery.start_soon(session.run)
     nursery.start_soon(library.run)
     await serve_until_stopped(

@@ -30,7 +30,7 @@ from torrentfs.fuse.serving import (
 )
 from torrentfs.status import one_line
 from torrentfs.streaming.content import TorrentContent
-from torrentfs.streaming.mount_content import Face
+from torrentfs.streaming.mount_content import Face, MountPlaces
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ async def _serve(
 ) -> None:
     log.info("mounted %s at %s", source.label, mountpoint)
     if other_face is not None:
-        nursery.start_soon(other_face, content, None)
+        nursery.start_soon(other_face, MountPlaces(content, mountpoint))
     if not torrent.status()["has_metadata"]:
         log.info("fetching metadata from %s", metadata_sources(source, settings.network))
         nursery.start_soon(_report_metadata_wait, torrent, content)

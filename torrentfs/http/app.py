@@ -32,13 +32,13 @@ from starlette.types import Receive, Scope, Send
 
 from torrentfs.core.http_ranges import ByteRange, Unsatisfiable, parse_range
 from torrentfs.core.playlists import is_playable, m3u
-from torrentfs.core.tree import ROOT_INODE, Node
+from torrentfs.core.tree import Node
 from torrentfs.core.url_paths import path_names
 from torrentfs.http import webdav
 from torrentfs.http.library_forms import LibraryForms
 from torrentfs.http.readers import HttpReader, HttpReaders
 from torrentfs.streaming.content import ReadTimeout
-from torrentfs.streaming.mount_content import MountContent, Tree
+from torrentfs.streaming.mount_content import MountContent, Tree, resolve
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +66,6 @@ class TreeAnswers:
 
     def tree(self) -> Tree | None:
         return self.content.tree
-
-    def resolve(self, tree: Tree, path: str) -> Node | None:
-        names = path_names(path)
-        if names is None:
-            return None
-        node = tree.node(ROOT_INODE)
-        for name in names:
-            if node is None or not node.is_dir:
-                return None
-            node = tree.lookup(node.inode, name)
-        return node
 
     def mtime_s(self) -> float:
         layout = self.content.layout
@@ -111,6 +100,7 @@ def build_app(
     readers: HttpReaders,
     forms: LibraryForms | None,
     guard: Callable[[Scope, Receive, Send], Awaitable[bool]],
+    api_routes: list[Route],
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The ASGI app; `guard` answers a request it refuses (credentials, origin) and says
     whether it did, before anything else looks at it."""
@@ -157,6 +147,7 @@ def build_app(
         Route(FILES_PREFIX + "{path:path}", files, methods=["GET", "HEAD"]),
         Route(DAV_PREFIX + "{path:path}", dav, methods=dav_methods),
         Route(PLAYLIST_PREFIX + "{path:path}", playlist, methods=["GET", "HEAD"]),
+        *api_routes,
     ]
     app = Starlette(routes=routes)
 
@@ -180,7 +171,7 @@ async def _serve_path(
     tree = answers.tree()
     if tree is None:
         return _metadata_awaited()
-    node = answers.resolve(tree, _path_of(request, prefix))
+    node = resolve(tree, _path_of(request, prefix))
     if node is None:
         return PlainTextResponse("not found\n", status_code=404)
     if node.is_dir:
@@ -320,7 +311,7 @@ def _propfind(request: Request, answers: TreeAnswers) -> Response:
     if tree is None:
         return _metadata_awaited()
     path = _path_of(request, DAV_PREFIX)
-    node = answers.resolve(tree, path)
+    node = resolve(tree, path)
     if node is None:
         return PlainTextResponse("not found\n", status_code=404)
     depth = request.headers.get("depth", "infinity").strip().lower()
@@ -353,7 +344,7 @@ def _playlist(request: Request, answers: TreeAnswers) -> Response:
     if tree is None:
         return _metadata_awaited()
     path = _path_of(request, PLAYLIST_PREFIX)
-    node = answers.resolve(tree, path.removesuffix(".m3u"))
+    node = resolve(tree, path.removesuffix(".m3u"))
     if node is None or not node.is_dir:
         return PlainTextResponse("not found\n", status_code=404)
     base = str(request.base_url).rstrip("/") + FILES_PREFIX

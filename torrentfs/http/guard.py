@@ -1,5 +1,5 @@
-"""Who may ask: HTTP Basic credentials when the server has a password, and no form post
-from a page of another site.
+"""Who may ask: HTTP Basic credentials when the server has a password (or, on the
+qBittorrent API, the SID cookie of a login), and no form post from a page of another site.
 
 A request refused here is answered before any route sees it, so it opens,
 lists and starts nothing.
@@ -7,27 +7,43 @@ lists and starts nothing.
 
 import base64
 import binascii
+import contextlib
 import secrets
+from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 REALM = "torrentfs"
+API_PREFIX = "/api/v2/"
+LOGIN_PATH = "/api/v2/auth/login"
+SESSION_COOKIE = "SID"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
 class Guard:
-    def __init__(self, user: str, password: str | None) -> None:
+    def __init__(
+        self, user: str, password: str | None, api_sessions: Callable[[str | None], bool]
+    ) -> None:
+        """`api_sessions` says whether a SID cookie is a logged-in one."""
         self._user = user.encode()
         self._password = password.encode() if password is not None else None
+        self._api_sessions = api_sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True if the request was refused (and answered)."""
         headers = {
             key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
         }
-        if self._password is not None and not self._allowed(headers.get("authorization")):
+        path: str = scope["path"]
+        if path.startswith(API_PREFIX):
+            if not self._api_allowed(path, headers):
+                # qBittorrent's answer to a request without a login.
+                await PlainTextResponse("Forbidden", status_code=403)(scope, receive, send)
+                return True
+        elif self._password is not None and not self._allowed(headers.get("authorization")):
             await PlainTextResponse(
                 "credentials needed\n",
                 status_code=401,
@@ -40,6 +56,18 @@ class Guard:
             )
             return True
         return False
+
+    def _api_allowed(self, path: str, headers: dict[str, str]) -> bool:
+        if self._password is None or path == LOGIN_PATH:
+            return True
+        if self._allowed(headers.get("authorization")):
+            return True
+        cookies = SimpleCookie()
+        with contextlib.suppress(CookieError):
+            cookies.load(headers.get("cookie", ""))
+        sid = cookies.get(SESSION_COOKIE)
+        value: str | None = sid.value if sid is not None else None
+        return self._api_sessions(value)
 
     def _allowed(self, authorization: str | None) -> bool:
         if authorization is None or not authorization.lower().startswith("basic "):

@@ -2,7 +2,6 @@
 with it."""
 
 import logging
-from pathlib import Path
 
 import trio
 from hypercorn.config import Config
@@ -12,8 +11,9 @@ from torrentfs.core.config import HttpSettings
 from torrentfs.http.app import build_app
 from torrentfs.http.guard import Guard
 from torrentfs.http.library_forms import LibraryForms
+from torrentfs.http.qbittorrent import ApiSessions, qbittorrent_routes
 from torrentfs.http.readers import HttpReaders
-from torrentfs.streaming.mount_content import Face, MountContent
+from torrentfs.streaming.mount_content import Face, MountPlaces
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 def http_face(settings: HttpSettings) -> Face:
     """The HTTP server as a face of a mount (`fuse/` runs it beside the FUSE one)."""
 
-    async def run(content: MountContent, watch_folder: Path | None) -> None:
-        await serve_http(content, watch_folder, settings)
+    async def run(places: MountPlaces) -> None:
+        await serve_http(places, settings)
 
     return run
 
@@ -41,13 +41,17 @@ def hypercorn_config(settings: HttpSettings) -> Config:
     return config
 
 
-async def serve_http(
-    content: MountContent, watch_folder: Path | None, settings: HttpSettings
-) -> None:
+async def serve_http(places: MountPlaces, settings: HttpSettings) -> None:
     """Serve until cancelled; raises OSError if the address cannot be bound."""
+    content = places.content
     readers = HttpReaders(content, settings.reader_linger_s)
+    watch_folder = places.watch_folder
     forms = LibraryForms(watch_folder, content) if watch_folder is not None else None
-    app = build_app(content, readers, forms, Guard(settings.user, settings.password))
+    sessions = ApiSessions(settings.user, settings.password, settings.ban_s)
+    # The qBittorrent API serves a library: a single torrent takes no downloads.
+    api_routes = qbittorrent_routes(places, sessions) if watch_folder is not None else []
+    guard = Guard(settings.user, settings.password, sessions.valid)
+    app = build_app(content, readers, forms, guard, api_routes)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(readers.run)

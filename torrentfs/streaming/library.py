@@ -42,6 +42,7 @@ from torrentfs.streaming.library_torrent import (
     folder_name,
     state,
 )
+from torrentfs.streaming.symlinks import SymlinkMirror
 from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,13 @@ class Library:
         session: TorrentSession,
         settings: Settings,
         metadata_folder: Path,
+        links: SymlinkMirror | None = None,
     ) -> None:
         """Raises UserError if the watch folder cannot be listed. A magnet's metadata is
-        kept in `metadata_folder` once fetched, so later mounts list it at once."""
+        kept in `metadata_folder` once fetched, so later mounts list it at once. `links`
+        mirrors every torrent's files as symlinks into the mount (--symlink-dir)."""
+        self._links = links
+        self.symlink_dir = links.root if links is not None else None
         self.watch_folder = watch_folder
         self._metadata = MetadataCache(metadata_folder)
         # One RAM store for all torrents: the coldest piece of any goes first.
@@ -252,6 +257,7 @@ class Library:
             tree,
             parent_folder(name),
         )
+        self._show_links(entry)
         # At start, one line for the library rather than one per torrent.
         level = logging.INFO if self._nursery is not None else logging.DEBUG
         log.log(level, "added %s as %s", name, self.tree.path_of(entry.number))
@@ -270,6 +276,7 @@ class Library:
             self._follow_its_file(entry)
             return
         log.info("removed %s: %s leaves the mount", name, self.tree.path_of(entry.number))
+        self._hide_links(entry)
         self.tree.remove(entry.number)
         del self._by_hash[entry.torrent.info_hash]
         entry.removed = True
@@ -280,8 +287,21 @@ class Library:
         """Show the torrent in the subfolder of the file naming it (the first, if several)."""
         folder = parent_folder(min(entry.files))
         if self.tree.place_of(entry.number) != folder:
+            self._hide_links(entry)
             self.tree.move(entry.number, folder)
+            self._show_links(entry)
             log.info("moved to %s", self.tree.path_of(entry.number))
+
+    def _show_links(self, entry: _Entry) -> None:
+        tree = self.tree.tree_of(entry.number)
+        path = self.tree.path_of(entry.number)
+        if self._links is not None and tree is not None and path is not None:
+            self._links.show(path, tree)
+
+    def _hide_links(self, entry: _Entry) -> None:
+        path = self.tree.path_of(entry.number)
+        if self._links is not None and path is not None:
+            self._links.hide(path)
 
     # Starting and closing torrents
 
@@ -342,8 +362,10 @@ class Library:
                     layout = entry.torrent.layout
                     if layout and self.tree.folder_name(entry.number) == entry.torrent.info_hash:
                         # A magnet without a name, shown under its hash until now.
+                        self._hide_links(entry)
                         folder = self.tree.rename(entry.number, layout.name)
                         log.info("%s is %s from now on", entry.torrent.info_hash, folder)
+                    self._show_links(entry)
                     if not entry.open_handles and entry.content.disconnect_now():
                         # Nothing unread is fetched: it had come for its metadata alone.
                         log.info(

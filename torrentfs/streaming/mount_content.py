@@ -3,12 +3,14 @@
 calls and decides no streaming policy of its own."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.status_schema import LibraryStatus, MountStatus
-from torrentfs.core.tree import Node
+from torrentfs.core.tree import ROOT_INODE, Node
+from torrentfs.core.url_paths import path_names
 
 
 class Tree(Protocol):
@@ -47,6 +49,30 @@ class MountContent(Protocol):
     def status(self) -> MountStatus | LibraryStatus: ...
 
 
-# Another face of the mount, run beside the FUSE one in the same trio loop until cancelled:
-# it gets the content, and a library's watch folder (None for a single torrent).
-Face = Callable[[MountContent, Path | None], Awaitable[None]]
+def resolve(tree: Tree, path: str) -> Node | None:
+    """The node at `path` ("a/b", from the root), or None if there is none or the path is not
+    a plain one (`core.url_paths`)."""
+    names = path_names(path)
+    if names is None:
+        return None
+    node = tree.node(ROOT_INODE)
+    for name in names:
+        if node is None or not node.is_dir:
+            return None
+        node = tree.lookup(node.inode, name)
+    return node
+
+
+@dataclass(frozen=True)
+class MountPlaces:
+    """What a face knows of the mount it serves."""
+
+    content: MountContent
+    mountpoint: Path
+    # A library's: where its torrents' files are, and its symlink mirror (--symlink-dir).
+    watch_folder: Path | None = None
+    symlink_dir: Path | None = None
+
+
+# Another face of the mount, run beside the FUSE one in the same trio loop until cancelled.
+Face = Callable[[MountPlaces], Awaitable[None]]

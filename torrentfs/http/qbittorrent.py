@@ -1,0 +1,414 @@
+"""The part of qBittorrent's Web API v2 that Sonarr, Radarr, Lidarr, Readarr and Prowlarr
+use, over a library: a download client whose downloads are complete as soon as their
+metadata is known, and download nothing.
+
+Categories are subfolders of the watch folder (`MOUNTPOINT/CATEGORY/TORRENT/`); an add
+writes the torrent's file there, exactly as `torrentfs add --folder CATEGORY` does, so it
+survives a restart. Paths reported are in the symlink mirror (--symlink-dir) when there
+is one, else in the mount: `save_path` is the category's folder, `content_path` the
+torrent's, as the *arr require. The answers' fields and types follow what Sonarr's
+`QBittorrentProxyV2` and `QBittorrent` read (see docs/usage.md, "Sonarr and Radarr").
+"""
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import trio
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from torrentfs.core.errors import UserError
+from torrentfs.core.library_tree import parent_folder
+from torrentfs.core.login_bans import LoginBans
+from torrentfs.core.status_schema import LibraryTorrentStatus
+from torrentfs.core.tree import Node
+from torrentfs.core.url_paths import path_names
+from torrentfs.core.watch_folder import TORRENT_SUFFIX, put_source, write_new
+from torrentfs.http.guard import SESSION_COOKIE
+from torrentfs.http.torrent_fetch import FetchFailed, fetch_torrent
+from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
+
+API = "/api/v2"
+APP_VERSION = "v4.3.9"
+# qBittorrent 4.3's API: content_path is read (2.6.1 and later), and "paused"/"pausedUP"
+# are its words (2.11 renamed them "stopped").
+WEBAPI_VERSION = "2.8.3"
+OK, FAILS = "Ok.", "Fails."
+# What qBittorrent reports as the ETA of a complete torrent.
+ETA_NEVER_S = 8640000
+METADATA_STATES = frozenset({"fetching metadata", "queued for metadata"})
+MAX_FORM_FILES = 64
+MAX_FORM_FIELDS = 64
+
+
+class ApiSessions:
+    """Logged-in SID cookies, and the failed logins of each address."""
+
+    def __init__(self, user: str, password: str | None, ban_s: float) -> None:
+        self._user = user
+        self._password = password
+        self._sessions: set[str] = set()
+        self.bans = LoginBans(ban_s)
+
+    def login(self, address: str, user: str, password: str) -> str | None:
+        """A new SID, or None for wrong credentials (counted against `address`)."""
+        right = self._password is None or (
+            secrets.compare_digest(user.encode(), self._user.encode())
+            and secrets.compare_digest(password.encode(), self._password.encode())
+        )
+        if not right:
+            self.bans.failed(address, time.monotonic())
+            return None
+        self.bans.succeeded(address)
+        sid = secrets.token_urlsafe(24)
+        self._sessions.add(sid)
+        return sid
+
+    def valid(self, sid: str | None) -> bool:
+        return sid is not None and sid in self._sessions
+
+    def logout(self, sid: str | None) -> None:
+        self._sessions.discard(sid or "")
+
+
+def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route]:
+    api = _Api(places, sessions)
+    get, post = ["GET", "POST"], ["POST"]
+    table: list[tuple[str, Any, list[str]]] = [
+        ("/auth/login", api.login, post),
+        ("/auth/logout", api.logout, post),
+        ("/app/version", api.version, get),
+        ("/app/webapiVersion", api.webapi_version, get),
+        ("/app/preferences", api.preferences, get),
+        ("/torrents/info", api.info, get),
+        ("/torrents/properties", api.properties, get),
+        ("/torrents/files", api.files, get),
+        ("/torrents/add", api.add, post),
+        ("/torrents/delete", api.delete, post),
+        ("/torrents/categories", api.categories, get),
+        ("/torrents/createCategory", api.create_category, post),
+        ("/torrents/setCategory", api.set_category, post),
+        ("/torrents/addTags", api.accept, post),
+        ("/torrents/setShareLimits", api.accept, post),
+        ("/torrents/setForceStart", api.accept, post),
+        ("/torrents/topPrio", api.no_queueing, post),
+        ("/torrents/bottomPrio", api.no_queueing, post),
+    ]
+    return [Route(API + path, handler, methods=methods) for path, handler, methods in table]
+
+
+class _Api:
+    def __init__(self, places: MountPlaces, sessions: ApiSessions) -> None:
+        assert places.watch_folder is not None, "the API serves a library"
+        self._content = places.content
+        self._watch = places.watch_folder
+        # Where the *arr are told files are: the symlink mirror, else the mount.
+        self._base = places.symlink_dir or places.mountpoint
+        self._sessions = sessions
+        self._started_s = int(time.time())
+
+    # Authentication
+
+    async def login(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        if self._sessions.bans.banned(address, time.monotonic()):
+            text = "Your IP address has been banned after too many failed attempts to log in."
+            return PlainTextResponse(text, status_code=403)
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            user, password = str(form.get("username", "")), str(form.get("password", ""))
+        sid = self._sessions.login(address, user, password)
+        if sid is None:
+            return PlainTextResponse(FAILS)
+        answer = PlainTextResponse(OK)
+        answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict")
+        return answer
+
+    async def logout(self, request: Request) -> Response:
+        self._sessions.logout(request.cookies.get(SESSION_COOKIE))
+        return PlainTextResponse("")
+
+    # The application
+
+    async def version(self, request: Request) -> Response:
+        return PlainTextResponse(APP_VERSION)
+
+    async def webapi_version(self, request: Request) -> Response:
+        return PlainTextResponse(WEBAPI_VERSION)
+
+    async def preferences(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "save_path": str(self._base),
+                "temp_path_enabled": False,
+                "max_ratio_enabled": False,
+                "max_ratio": -1,
+                "max_ratio_act": 0,
+                "max_seeding_time_enabled": False,
+                "max_seeding_time": -1,
+                "queueing_enabled": False,
+                # Sonarr reads a magnet's metaDL as hopeless without the DHT; torrentfs
+                # also asks trackers and the magnet's peers, so this is never the case.
+                "dht": True,
+                "create_subfolder_enabled": True,
+                "torrent_content_layout": "Original",
+            }
+        )
+
+    # Torrents
+
+    async def info(self, request: Request) -> Response:
+        category = request.query_params.get("category")
+        hashes = _hashes(request.query_params.get("hashes"))
+        answer = []
+        for torrent in self._torrents():
+            if category is not None and _category(torrent) != category:
+                continue
+            if hashes is not None and torrent["info_hash"] not in hashes:
+                continue
+            answer.append(self._describe(torrent))
+        return JSONResponse(answer)
+
+    async def properties(self, request: Request) -> Response:
+        torrent = self._one(request.query_params.get("hash"))
+        if torrent is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        described = self._describe(torrent)
+        mount: dict[str, Any] = dict(torrent["status"] or {})
+        return JSONResponse(
+            {
+                "save_path": described["save_path"],
+                "creation_date": self._started_s,
+                "piece_size": mount.get("piece_length", -1),
+                "comment": "",
+                "total_size": described["size"],
+                "addition_date": self._started_s,
+                "completion_date": self._started_s if described["progress"] == 1 else -1,
+                "created_by": "",
+                "dl_speed": described["dlspeed"],
+                "up_speed": described["upspeed"],
+                "nb_connections": described["num_seeds"],
+                "seeding_time": 0,
+                "share_ratio": 0,
+                "total_downloaded": 0,
+                "total_uploaded": 0,
+                "eta": described["eta"],
+                "pieces_have": 0,
+                "pieces_num": mount.get("num_pieces", -1),
+            }
+        )
+
+    async def files(self, request: Request) -> Response:
+        torrent = self._one(request.query_params.get("hash"))
+        if torrent is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        tree = self._content.tree
+        folder = resolve(tree, torrent["folder"]) if tree is not None else None
+        top = torrent["folder"].rpartition("/")[2]
+        answer = []
+        if tree is not None and folder is not None:
+            for index, (relative, node) in enumerate(_files_below(tree, folder, [top])):
+                assert node.file is not None
+                answer.append(
+                    {"index": index, "name": "/".join(relative), "size": node.file.size,
+                     "progress": 1, "priority": 1, "is_seed": True, "availability": 1,
+                     "piece_range": [0, 0]}
+                )  # fmt: skip
+        return JSONResponse(answer)
+
+    async def add(self, request: Request) -> Response:
+        async with request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS) as form:
+            try:
+                folder = self._category_folder(str(form.get("category", "")))
+                added = await self._add_all(form, folder)
+            except (UserError, FetchFailed, OSError):
+                return PlainTextResponse(FAILS)
+        return PlainTextResponse(OK if added else FAILS)
+
+    async def delete(self, request: Request) -> Response:
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            hashes = _hashes(str(form.get("hashes", "")))
+        for torrent in self._torrents():
+            if hashes is None or torrent["info_hash"] in hashes:
+                for file in torrent["files"]:
+                    with contextlib.suppress(FileNotFoundError):
+                        (self._watch / file).unlink()
+        return PlainTextResponse("")
+
+    async def categories(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                name: {"name": name, "savePath": str(self._base / name)}
+                for name in _subfolders(self._watch)
+            }
+        )
+
+    async def create_category(self, request: Request) -> Response:
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            name = str(form.get("category", ""))
+        try:
+            if not name:
+                raise UserError("no category")
+            self._category_folder(name).mkdir(parents=True, exist_ok=True)
+        except (UserError, OSError):
+            return PlainTextResponse("Invalid category name", status_code=400)
+        return PlainTextResponse("")
+
+    async def set_category(self, request: Request) -> Response:
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            hashes = _hashes(str(form.get("hashes", "")))
+            category = str(form.get("category", ""))
+        try:
+            folder = self._category_folder(category)
+        except UserError:
+            return PlainTextResponse("Incorrect category name", status_code=409)
+        if category and not folder.is_dir():
+            return PlainTextResponse("Incorrect category name", status_code=409)
+        for torrent in self._torrents():
+            if hashes is None or torrent["info_hash"] in hashes:
+                for file in torrent["files"]:
+                    with contextlib.suppress(OSError):
+                        os.rename(self._watch / file, folder / Path(file).name)
+        return PlainTextResponse("")
+
+    async def accept(self, request: Request) -> Response:
+        # Tags, share limits and force-start change nothing here: nothing is seeded or
+        # queued. Answered as qBittorrent does, so the *arr go on.
+        return PlainTextResponse("")
+
+    async def no_queueing(self, request: Request) -> Response:
+        return PlainTextResponse("Torrent queueing must be enabled", status_code=409)
+
+    # Helpers
+
+    def _torrents(self) -> list[LibraryTorrentStatus]:
+        status = self._content.status()
+        torrents: list[LibraryTorrentStatus] = status.get("torrents", [])  # type: ignore[assignment]
+        return torrents
+
+    def _one(self, text: str | None) -> LibraryTorrentStatus | None:
+        wanted = (text or "").strip().lower()
+        return next((t for t in self._torrents() if t["info_hash"] == wanted), None)
+
+    def _describe(self, torrent: LibraryTorrentStatus) -> dict[str, Any]:
+        mount: dict[str, Any] = dict(torrent["status"] or {})
+        known = torrent["state"] not in METADATA_STATES
+        category = _category(torrent)
+        tree = self._content.tree
+        folder = resolve(tree, torrent["folder"]) if tree is not None and known else None
+        size = (
+            sum(n.file.size for _, n in _files_below(tree, folder, []) if n.file)
+            if tree is not None and folder is not None
+            else 0
+        )
+        in_swarm = torrent["status"] is not None
+        return {
+            "hash": torrent["info_hash"],
+            "name": torrent["folder"].rpartition("/")[2],
+            "size": size,
+            "total_size": size,
+            "progress": 1 if known else 0,
+            "eta": ETA_NEVER_S,
+            "state": ("uploading" if in_swarm else "stalledUP") if known else "metaDL",
+            "category": category,
+            "tags": "",
+            "save_path": str(self._base / category) if category else str(self._base),
+            "content_path": str(self._base / torrent["folder"]),
+            "ratio": 0,
+            "ratio_limit": -2,
+            "seeding_time": 0,
+            "seeding_time_limit": -2,
+            "inactive_seeding_time_limit": -2,
+            "added_on": self._started_s,
+            "completion_on": self._started_s if known else -1,
+            "amount_left": 0 if known else size,
+            "downloaded": 0,
+            "uploaded": 0,
+            "dlspeed": mount.get("download_rate", 0),
+            "upspeed": mount.get("upload_rate", 0),
+            "num_seeds": mount.get("peers", 0),
+            "num_leechs": 0,
+            "priority": 0,
+            "force_start": False,
+            "auto_tmm": False,
+        }
+
+    def _category_folder(self, category: str) -> Path:
+        names = path_names(category.strip())
+        if names is None or any(name.startswith(".") for name in names):
+            raise UserError(f"{category!r} is not a category name")
+        return self._watch.joinpath(*names)
+
+    async def _add_all(self, form: FormData, folder: Path) -> int:
+        """Every link and upload of the form into `folder`; how many. Raises on the first
+        that fails (what came before it stays: each is whole on its own)."""
+        added = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for line in str(form.get("urls", "")).splitlines():
+            url = line.strip()
+            if not url:
+                continue
+            if url.startswith(("http://", "https://")):
+                fetched = await fetch_torrent(url)
+                if fetched.magnet is not None:
+                    put_source(folder, fetched.magnet)
+                else:
+                    assert fetched.torrent is not None
+                    name = Path(url.split("?")[0]).name or "download"
+                    _write_torrent(folder, name, fetched.torrent)
+            else:
+                put_source(folder, url)
+            added += 1
+        for upload in form.getlist("torrents"):
+            if isinstance(upload, UploadFile):
+                data = await upload.read(MAX_TORRENT_UPLOAD_BYTES + 1)
+                if len(data) > MAX_TORRENT_UPLOAD_BYTES or not data.startswith(b"d"):
+                    raise UserError("not a .torrent")
+                _write_torrent(folder, upload.filename or "upload", data)
+                added += 1
+        await trio.lowlevel.checkpoint()
+        return added
+
+
+MAX_TORRENT_UPLOAD_BYTES = 16 << 20
+
+
+def _write_torrent(folder: Path, name: str, data: bytes) -> None:
+    name = Path(name).name.lstrip(".") or "download"
+    if not name.endswith(TORRENT_SUFFIX):
+        name += TORRENT_SUFFIX
+    write_new(folder, name, data)
+
+
+def _hashes(text: str | None) -> set[str] | None:
+    """qBittorrent's `hashes`: "h1|h2", or "all" (None: every torrent)."""
+    if text is None or text.strip().lower() == "all":
+        return None
+    return {part.strip().lower() for part in text.split("|") if part.strip()}
+
+
+def _category(torrent: LibraryTorrentStatus) -> str:
+    return parent_folder(torrent["files"][0]) if torrent["files"] else ""
+
+
+def _files_below(tree: Tree, node: Node, prefix: list[str]) -> Iterator[tuple[list[str], Node]]:
+    for child in tree.children(node.inode):
+        if child.is_dir:
+            yield from _files_below(tree, child, [*prefix, child.name])
+        else:
+            yield [*prefix, child.name], child
+
+
+def _subfolders(folder: Path) -> list[str]:
+    found = []
+    for current, folders, _ in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in folders:
+            found.append(os.path.relpath(os.path.join(current, name), folder))
+    return found
