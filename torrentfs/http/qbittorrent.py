@@ -80,6 +80,8 @@ class ApiSessions:
 
 def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route]:
     api = _Api(places, sessions)
+    # qBittorrent 4 takes a read as GET or POST (clients such as qbittorrent-api post every
+    # call), an action as POST only.
     get, post = ["GET", "POST"], ["POST"]
     table: list[tuple[str, Any, list[str]]] = [
         ("/auth/login", api.login, post),
@@ -164,8 +166,9 @@ class _Api:
     # Torrents
 
     async def info(self, request: Request) -> Response:
-        category = request.query_params.get("category")
-        hashes = _hashes(request.query_params.get("hashes"))
+        fields = await _fields(request)
+        category = fields.get("category")
+        hashes = _hashes(fields.get("hashes"))
         answer = []
         for torrent in self._torrents():
             if category is not None and _category(torrent) != category:
@@ -176,7 +179,7 @@ class _Api:
         return JSONResponse(answer)
 
     async def properties(self, request: Request) -> Response:
-        torrent = self._one(request.query_params.get("hash"))
+        torrent = self._one((await _fields(request)).get("hash"))
         if torrent is None:
             return PlainTextResponse("Not Found", status_code=404)
         described = self._describe(torrent)
@@ -205,7 +208,7 @@ class _Api:
         )
 
     async def files(self, request: Request) -> Response:
-        torrent = self._one(request.query_params.get("hash"))
+        torrent = self._one((await _fields(request)).get("hash"))
         if torrent is None:
             return PlainTextResponse("Not Found", status_code=404)
         tree = self._content.tree
@@ -384,6 +387,15 @@ def _write_torrent(folder: Path, name: str, data: bytes) -> None:
     if not name.endswith(TORRENT_SUFFIX):
         name += TORRENT_SUFFIX
     write_new(folder, name, data)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """A read's parameters: the query's, and a posted form's."""
+    fields = dict(request.query_params)
+    if request.method == "POST":
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            fields.update((key, value) for key, value in form.items() if isinstance(value, str))
+    return fields
 
 
 def _hashes(text: str | None) -> set[str] | None:
