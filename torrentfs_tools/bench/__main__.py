@@ -144,14 +144,22 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         duet = runs.guarded(library_players.run, cache, work) if "library" in only else None
         served = runs.guarded(library_scan.run, cache, work, library) if "library" in only else None
         growth = "growth" in only
-        sizes = library_growth.library_sizes(cache, work, runs.log) if growth else []
+        sizes = (
+            runs.guarded_rows(library_growth.library_sizes, cache, work, runs.log) if growth else []
+        )
         magnets = (
             runs.guarded(library_growth.magnets_at_once, cache, work, runs.log) if growth else None
         )
-        preloads = library_growth.preload_comparison(cache, work, runs.log) if growth else []
+        preloads = (
+            runs.guarded_rows(library_growth.preload_comparison, cache, work, runs.log)
+            if growth
+            else []
+        )
         web = "http" in only
-        http_seq = http_face.sequential(cache, work) if web else []
-        http_starts = http_face.start_up(cache, work) if web else []
+        if web:
+            runs.log("http: sequential, start, load, page")
+        http_seq = runs.guarded_rows(http_face.sequential, cache, work) if web else []
+        http_starts = runs.guarded_rows(http_face.start_up, cache, work) if web else []
         http_load = runs.guarded(http_face.load, cache, work) if web else None
         http_page = runs.guarded(http_face.page, cache, work) if web else None
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)

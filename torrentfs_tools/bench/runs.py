@@ -65,6 +65,17 @@ def guarded(run: Callable[..., scenarios.Result], *args: object) -> scenarios.Re
         return {"client": "torrentfs", "error": repr(error)}
 
 
+def guarded_rows(
+    run: Callable[..., list[scenarios.Result]], *args: object
+) -> list[scenarios.Result]:
+    """`run(*args)`, or no rows if it failed (logged): the rest of the bench goes on."""
+    try:
+        return run(*args)
+    except Exception as error:
+        log(f"{getattr(run, '__name__', run)} failed: {error!r}")
+        return []
+
+
 def single_mount_peak(big_reads: list[scenarios.Result]) -> int | None:
     """torrentfs's peak private memory + kept data on the 1 GiB read, if it ran."""
     for result in big_reads:
