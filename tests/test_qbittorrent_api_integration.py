@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ USER, PASSWORD = "sonarr", "pa55word"
 WITHIN_S = 30.0
 COMPLETED_STATES = {"pausedUP", "uploading", "stalledUP", "queuedUP", "forcedUP"}
 FUZZ_EXAMPLES = 100
+HUGE_BYTES = 100 << 20
+# Longer than the fetch's own timeout (torrent_fetch.FETCH_TIMEOUT_S).
+HANG_S = 25.0
 
 
 def _free_port(address: str = HOST) -> int:
@@ -48,10 +52,36 @@ def _free_port(address: str = HOST) -> int:
         return int(probe.getsockname()[1])
 
 
+class _IndexerHandler(http.server.SimpleHTTPRequestHandler):
+    """The files of a folder, and the links an indexer gets wrong: one redirecting to itself,
+    one answering 100 MB, one that never answers."""
+
+    def do_GET(self) -> None:
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+        elif self.path == "/huge.torrent":
+            self.send_response(200)
+            self.send_header("Content-Length", str(HUGE_BYTES))
+            self.end_headers()
+            chunk = b"d" + b"0" * ((1 << 20) - 1)
+            with contextlib.suppress(OSError):
+                for _ in range(HUGE_BYTES >> 20):
+                    self.wfile.write(chunk)
+        elif self.path == "/hang":
+            time.sleep(HANG_S)
+        else:
+            super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
 @contextlib.contextmanager
 def _indexer(folder: Path) -> Iterator[str]:
     """A loopback HTTP server handing out the files of `folder`, as an indexer's links do."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler = functools.partial(_IndexerHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer((INDEXER_ADDRESS, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -237,6 +267,7 @@ def test_bad_adds_fail_whole_and_leave_nothing(mount, tmp_path):
     (tmp_path / "indexer" / "bad.torrent").write_bytes(b"<html>not a torrent</html>")
     with _indexer(tmp_path / "indexer") as indexer:
         for url in (f"{indexer}/bad.torrent", f"{indexer}/missing.torrent",
+                    f"{indexer}/loop", f"{indexer}/huge.torrent", f"{indexer}/hang",
                     "ftp://127.0.0.1/x.torrent", "file:///etc/passwd"):  # fmt: skip
             answer = sonarr.call("POST", "/api/v2/torrents/add", {"urls": url, "category": "tv"})
             assert answer == (200, "Fails."), url
