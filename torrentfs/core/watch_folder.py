@@ -146,3 +146,11 @@ def write_new(watch_folder: Path, name: str, data: bytes) -> str:
             f"cannot write to the watch folder {watch_folder}: {error.strerror}"
         ) from None
     return candidate
+
+
+def write_torrent(watch_folder: Path, name: str, data: bytes) -> str:
+    """Write an uploaded or fetched .torrent under a visible name ending in .torrent."""
+    name = Path(name).name.lstrip(".") or "download"
+    if not name.endswith(TORRENT_SUFFIX):
+        name += TORRENT_SUFFIX
+    return write_new(watch_folder, name, data)

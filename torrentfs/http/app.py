@@ -114,7 +114,7 @@ def build_app(
         return JSONResponse(content.status(), headers={"cache-control": "no-store"})
 
     async def files(request: Request) -> Response:
-        return await _serve_path(request, answers, readers, FILES_PREFIX)
+        return await _serve_path(request, answers, readers)
 
     async def dav(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -123,7 +123,7 @@ def build_app(
             return Response(status_code=405, headers={"allow": DAV_ALLOW})
         if request.method == "PROPFIND":
             return _propfind(request, answers)
-        return await _serve_path(request, answers, readers, DAV_PREFIX)
+        return await _serve_path(request, answers, readers)
 
     async def playlist(request: Request) -> Response:
         return _playlist(request, answers)
@@ -159,23 +159,21 @@ def build_app(
     return guarded
 
 
-def _path_of(request: Request, prefix: str) -> str:
+def _path_of(request: Request) -> str:
     # Starlette's path parameter is the decoded path after the prefix.
     path: str = request.path_params.get("path", "")
     return path
 
 
-async def _serve_path(
-    request: Request, answers: TreeAnswers, readers: HttpReaders, prefix: str
-) -> Response:
+async def _serve_path(request: Request, answers: TreeAnswers, readers: HttpReaders) -> Response:
     tree = answers.tree()
     if tree is None:
         return _metadata_awaited()
-    node = resolve(tree, _path_of(request, prefix))
+    node = resolve(tree, _path_of(request))
     if node is None:
         return PlainTextResponse("not found\n", status_code=404)
     if node.is_dir:
-        return _folder_page(request, tree, node, prefix)
+        return _folder_page(request, tree, node)
     return _file_response(request, answers, readers, node)
 
 
@@ -294,7 +292,7 @@ class FileBody(Response):
             data = await self._read(reader, offset)
 
 
-def _folder_page(request: Request, tree: Tree, node: Node, prefix: str) -> Response:
+def _folder_page(request: Request, tree: Tree, node: Node) -> Response:
     base = request.url.path if request.url.path.endswith("/") else request.url.path + "/"
     items = []
     for child in tree.children(node.inode):
@@ -310,7 +308,7 @@ def _propfind(request: Request, answers: TreeAnswers) -> Response:
     tree = answers.tree()
     if tree is None:
         return _metadata_awaited()
-    path = _path_of(request, DAV_PREFIX)
+    path = _path_of(request)
     node = resolve(tree, path)
     if node is None:
         return PlainTextResponse("not found\n", status_code=404)
@@ -343,7 +341,7 @@ def _playlist(request: Request, answers: TreeAnswers) -> Response:
     tree = answers.tree()
     if tree is None:
         return _metadata_awaited()
-    path = _path_of(request, PLAYLIST_PREFIX)
+    path = _path_of(request)
     node = resolve(tree, path.removesuffix(".m3u"))
     if node is None or not node.is_dir:
         return PlainTextResponse("not found\n", status_code=404)

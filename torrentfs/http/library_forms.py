@@ -10,11 +10,9 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from torrentfs.core.errors import UserError
 from torrentfs.core.status_schema import LibraryTorrentStatus
-from torrentfs.core.watch_folder import TORRENT_SUFFIX, put_source, write_new
+from torrentfs.core.watch_folder import put_source, write_torrent
+from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES
 from torrentfs.streaming.mount_content import MountContent
-
-# A .torrent larger than this is not one anybody uploads (a 100 GB torrent's is ~2 MB).
-MAX_TORRENT_BYTES = 16 << 20
 
 
 class LibraryForms:
@@ -36,10 +34,7 @@ class LibraryForms:
                         raise UserError("that .torrent file is too large")
                     if not data.startswith(b"d"):
                         raise UserError("that file is not a .torrent (it is not bencoded)")
-                    name = Path(upload.filename or "upload").name
-                    if not name.endswith(TORRENT_SUFFIX):
-                        name += TORRENT_SUFFIX
-                    write_new(self._watch_folder, name.lstrip("."), data)
+                    write_torrent(self._watch_folder, upload.filename or "upload", data)
                 else:
                     raise UserError("give a magnet link or a .torrent file")
             except UserError as error:

@@ -30,9 +30,9 @@ from torrentfs.core.login_bans import LoginBans
 from torrentfs.core.status_schema import LibraryTorrentStatus
 from torrentfs.core.tree import Node
 from torrentfs.core.url_paths import path_names
-from torrentfs.core.watch_folder import TORRENT_SUFFIX, put_source, write_new
+from torrentfs.core.watch_folder import put_source, write_torrent
 from torrentfs.http.guard import SESSION_COOKIE
-from torrentfs.http.torrent_fetch import FetchFailed, fetch_torrent
+from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
 from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
 
 API = "/api/v2"
@@ -364,29 +364,19 @@ class _Api:
                 else:
                     assert fetched.torrent is not None
                     name = Path(url.split("?")[0]).name or "download"
-                    _write_torrent(folder, name, fetched.torrent)
+                    write_torrent(folder, name, fetched.torrent)
             else:
                 put_source(folder, url)
             added += 1
         for upload in form.getlist("torrents"):
             if isinstance(upload, UploadFile):
-                data = await upload.read(MAX_TORRENT_UPLOAD_BYTES + 1)
-                if len(data) > MAX_TORRENT_UPLOAD_BYTES or not data.startswith(b"d"):
+                data = await upload.read(MAX_TORRENT_BYTES + 1)
+                if len(data) > MAX_TORRENT_BYTES or not data.startswith(b"d"):
                     raise UserError("not a .torrent")
-                _write_torrent(folder, upload.filename or "upload", data)
+                write_torrent(folder, upload.filename or "upload", data)
                 added += 1
         await trio.lowlevel.checkpoint()
         return added
-
-
-MAX_TORRENT_UPLOAD_BYTES = 16 << 20
-
-
-def _write_torrent(folder: Path, name: str, data: bytes) -> None:
-    name = Path(name).name.lstrip(".") or "download"
-    if not name.endswith(TORRENT_SUFFIX):
-        name += TORRENT_SUFFIX
-    write_new(folder, name, data)
 
 
 async def _fields(request: Request) -> dict[str, str]:

@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import trio
 
+# A .torrent larger than this is not one anybody serves (a 100 GB torrent's is ~2 MB).
 MAX_TORRENT_BYTES = 16 << 20
 FETCH_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 5
