@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
 from torrentfs.core.config import NetworkSettings
 from torrentfs.core.source import Peer
 from torrentfs.core.status_schema import MountStatus
@@ -86,3 +88,13 @@ def until(condition: Callable[[], bool], limit_s: float, poll_s: float = STATUS_
             return False
         time.sleep(poll_s)
     return True
+
+
+def live_fuzz(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Hypothesis settings for fuzzing one live mount: a bounded number of examples, no
+    per-example deadline (a mount's answers take what they take), one fixture for all."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )

@@ -17,10 +17,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.helpers import SampleTorrent, until
+from tests.helpers import SampleTorrent, live_fuzz, until
 from torrentfs_tools.demo import make_sample
 from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, Seeder, make_torrent
 
@@ -263,11 +263,7 @@ RANGE_TEXT = st.one_of(
 )
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@live_fuzz(FUZZ_EXAMPLES)
 @given(header=RANGE_TEXT)
 def test_malformed_ranges_get_200_206_or_416_never_a_server_error(album, header):
     _, port, _ = album
@@ -278,11 +274,7 @@ def test_malformed_ranges_get_200_206_or_416_never_a_server_error(album, header)
         assert len(body) == int(headers["content-length"])
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@live_fuzz(FUZZ_EXAMPLES)
 @given(path=st.text(max_size=60))
 def test_any_path_is_a_file_a_folder_or_not_found_never_a_server_error(album, path):
     _, port, _ = album

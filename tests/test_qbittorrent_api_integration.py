@@ -26,10 +26,10 @@ from urllib.parse import urlencode
 
 import pytest
 import qbittorrentapi
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.helpers import until
+from tests.helpers import live_fuzz, until
 from torrentfs_tools.demo import SAMPLE_SECONDS, make_sample
 from torrentfs_tools.loopback import MountProcess, Seeder, info_hash_of, magnet_for, make_torrent
 
@@ -285,11 +285,7 @@ def test_bad_adds_fail_whole_and_leave_nothing(mount, tmp_path):
 FORM_TEXT = st.text(max_size=30)
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@live_fuzz(FUZZ_EXAMPLES)
 @given(
     field=st.sampled_from(["urls", "category", "hashes", "deleteFiles", "paused", "tags"]),
     value=FORM_TEXT,

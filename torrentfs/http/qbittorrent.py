@@ -33,6 +33,8 @@ from torrentfs.core.url_paths import path_names
 from torrentfs.core.watch_folder import put_source, write_torrent
 from torrentfs.http.guard import SESSION_COOKIE
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
+from torrentfs.streaming.content import FETCHING_METADATA
+from torrentfs.streaming.library_torrent import QUEUED_FOR_METADATA
 from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
 
 API = "/api/v2"
@@ -43,7 +45,7 @@ WEBAPI_VERSION = "2.8.3"
 OK, FAILS = "Ok.", "Fails."
 # What qBittorrent reports as the ETA of a complete torrent.
 ETA_NEVER_S = 8640000
-METADATA_STATES = frozenset({"fetching metadata", "queued for metadata"})
+METADATA_STATES = frozenset({FETCHING_METADATA, QUEUED_FOR_METADATA})
 MAX_FORM_FILES = 64
 MAX_FORM_FIELDS = 64
 

@@ -40,9 +40,6 @@ class HttpReaders:
         self._linger_s = linger_s
         self._readers: dict[tuple[ClientKey, int], HttpReader] = {}
 
-    def __len__(self) -> int:
-        return len(self._readers)
-
     @asynccontextmanager
     async def reading(self, client: ClientKey, node: Node) -> AsyncIterator[HttpReader]:
         """The client's reader of `node`'s file for one request."""

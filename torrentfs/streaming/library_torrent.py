@@ -6,7 +6,7 @@ from typing import Protocol
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.source import Source
 from torrentfs.core.watch_folder import MAGNET_SUFFIX
-from torrentfs.streaming.content import TorrentContent, TorrentEngine
+from torrentfs.streaming.content import FETCHING_METADATA, TorrentContent, TorrentEngine
 
 # A torrent's state as `status` shows it: out of the swarm or idle in it; reading (a file
 # open, or read within --idle-timeout); out of it for a moment to drop pieces; a magnet in
@@ -14,7 +14,6 @@ from torrentfs.streaming.content import TorrentContent, TorrentEngine
 IDLE = "idle"
 READING = "reading"
 REJOINING = "rejoining"
-FETCHING_METADATA = "fetching metadata"
 QUEUED_FOR_METADATA = "queued for metadata"
 
 
