@@ -55,6 +55,7 @@ SAMPLES = {
     "http-password-file": ('"/etc/hostname"', ["--http-password-file", "/etc/hostname"]),
     "http-timeout": ('"10s"', ["--http-timeout", "10s"]),
     "http-ban": ('"10m"', ["--http-ban", "10m"]),
+    "http-open-on-loopback": ("true", ["--http-open-on-loopback"]),
     "symlink-dir": ('"/srv/links"', ["--symlink-dir", "/srv/links"]),
 }
 SOURCE = "c9e15763f722f23e98a29decdfae341b98d53056"

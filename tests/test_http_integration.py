@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import SampleTorrent, live_fuzz, until
 from torrentfs_tools.demo import make_sample
+from torrentfs_tools.foreign import free_port
 from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, Seeder, make_torrent
 
 pytestmark = pytest.mark.mount
@@ -33,12 +34,6 @@ POLL_S = 0.1
 PASSWORD = "s3cret"
 # Range headers the fuzz test throws at a live server: bounded, and over by itself.
 FUZZ_EXAMPLES = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def _curl(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -69,7 +64,7 @@ def _until(condition, limit_s: float = WITHIN_S) -> bool:
 @pytest.fixture
 def album(multi_file: SampleTorrent, mount):
     """The multi-file torrent mounted with --http on a free loopback port, and its seeder."""
-    port = _free_port()
+    port = free_port(HOST)
     with Seeder(multi_file.data, multi_file.parent) as seeder:
         mounted = mount(multi_file.torrent_path, "--peer", seeder.peer, "--http", str(port))
         yield mounted, port, f"http://{HOST}:{port}"
@@ -157,7 +152,7 @@ def test_a_second_webdav_client_lists_and_reads(album, multi_file):
 
 
 def test_a_client_that_goes_away_frees_its_reader_and_a_silent_one_is_closed(single_file, mount):
-    port = _free_port()
+    port = free_port(HOST)
     with Seeder(single_file.data, single_file.parent, upload_rate_limit=200_000) as seeder:
         mounted = mount(
             single_file.torrent_path, "--peer", seeder.peer, "--http", str(port),
@@ -188,7 +183,7 @@ def test_ffprobe_plays_over_http_and_playlists_name_every_video(mount, tmp_path)
     video = make_sample(folder)
     shutil.copy(video, folder / "episode 2.mp4")
     torrent = make_torrent(folder, 256 << 10)
-    port = _free_port()
+    port = free_port(HOST)
     with Seeder(torrent, tmp_path) as seeder:
         path = tmp_path / "show.torrent"
         path.write_bytes(torrent)
@@ -212,7 +207,7 @@ def test_a_library_page_and_its_forms_behind_a_password(multi_file, mount, tmp_p
     watch = tmp_path / "watch"
     watch.mkdir()
     shutil.copy(multi_file.torrent_path, watch / "album.torrent")
-    port = _free_port()
+    port = free_port(HOST)
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD + "\n")
     address = "127.0.0.2"
@@ -290,7 +285,7 @@ def test_a_browser_shows_the_library_on_the_page(single_file, multi_file, mount,
     (watch / "music").mkdir(parents=True)
     shutil.copy(single_file.torrent_path, watch / "a.torrent")
     shutil.copy(multi_file.torrent_path, watch / "music" / "b.torrent")
-    port = _free_port()
+    port = free_port(HOST)
     mounted = mount(watch, "--http", str(port))
     shown = subprocess.run(
         ["chromium", *CHROMIUM_LOOPBACK_FLAGS, "--virtual-time-budget=5000", "--dump-dom",

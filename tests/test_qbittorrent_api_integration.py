@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import live_fuzz, until
 from torrentfs_tools.demo import SAMPLE_SECONDS, make_sample
+from torrentfs_tools.foreign import free_port
 from torrentfs_tools.loopback import MountProcess, Seeder, info_hash_of, magnet_for, make_torrent
 
 pytestmark = pytest.mark.mount
@@ -44,12 +44,6 @@ FUZZ_EXAMPLES = 100
 HUGE_BYTES = 100 << 20
 # Longer than the fetch's own timeout (torrent_fetch.FETCH_TIMEOUT_S).
 HANG_S = 25.0
-
-
-def _free_port(address: str = HOST) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return int(probe.getsockname()[1])
 
 
 class _IndexerHandler(http.server.SimpleHTTPRequestHandler):
@@ -132,7 +126,7 @@ def _library(tmp_path: Path, mount, *extra: str) -> tuple[MountProcess, int, Pat
     watch = tmp_path / "watch"
     watch.mkdir()
     links = tmp_path / "links"
-    port = _free_port()
+    port = free_port(HOST)
     mounted = mount(
         watch, "--http", str(port), "--http-user", USER, "--http-password", PASSWORD,
         "--symlink-dir", str(links), *extra,
@@ -256,6 +250,15 @@ def test_failed_logins_get_fails_then_the_address_is_banned(mount, tmp_path):
     right = {"username": USER, "password": PASSWORD}
     assert sonarr.call("POST", "/api/v2/auth/login", right)[0] == 403
     assert sonarr.call("GET", "/api/v2/torrents/info")[0] == 403
+    assert mounted.unmount() == 0
+
+
+def test_with_the_loopback_bypass_a_local_client_needs_no_login(mount, tmp_path):
+    mounted, port, _, _ = _library(tmp_path, mount, "--http-open-on-loopback")
+    sonarr = _Sonarr(port)  # never logs in
+    assert sonarr.json("/api/v2/app/preferences")["bypass_local_auth"] is True
+    assert sonarr.call("POST", "/api/v2/torrents/createCategory", {"category": "tv"})[0] == 200
+    assert "tv" in sonarr.json("/api/v2/torrents/categories")
     assert mounted.unmount() == 0
 
 

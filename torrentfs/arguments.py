@@ -258,6 +258,13 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "(default: %(default)s, as qBittorrent)",
     )
     http.add_argument(
+        "--http-open-on-loopback",
+        action="store_true",
+        help="clients on this machine (loopback addresses) need no password, as "
+        "qBittorrent's bypass for localhost; a reverse proxy on this machine makes every "
+        "client local, so do not use both",
+    )
+    http.add_argument(
         "--http-timeout",
         default="30s",
         metavar="DURATION",

@@ -127,7 +127,11 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
     ban_s = parse_duration(args.http_ban)
     if args.http is None:
         return HttpSettings(
-            user=args.http_user, password=password, idle_connection_s=timeout_s, ban_s=ban_s
+            user=args.http_user,
+            password=password,
+            idle_connection_s=timeout_s,
+            ban_s=ban_s,
+            loopback_open=args.http_open_on_loopback,
         )
     bind = parse_http_bind(args.http)
     if password is not None and not password:
@@ -143,6 +147,7 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
         password=password,
         idle_connection_s=timeout_s,
         ban_s=ban_s,
+        loopback_open=args.http_open_on_loopback,
     )
 
 

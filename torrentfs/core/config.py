@@ -139,6 +139,9 @@ class HttpSettings:
     idle_connection_s: float = 30.0
     # The qBittorrent API: an address with 5 failed logins is refused this long.
     ban_s: float = 3600.0
+    # Clients on a loopback address need no credentials (qBittorrent's "bypass
+    # authentication for clients on localhost"), for *arr tools on the same machine.
+    loopback_open: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Who may ask: HTTP Basic credentials when the server has a password (or, on the
 qBittorrent API, the SID cookie of a login), and no form post from a page of another site.
+With `loopback_open`, clients on this machine need no credentials (qBittorrent's "bypass
+authentication for clients on localhost"), but the cross-origin rule still holds for them.
 
 A request refused here is answered before any route sees it, so it opens,
 lists and starts nothing.
@@ -8,12 +10,13 @@ lists and starts nothing.
 import base64
 import binascii
 import contextlib
+import ipaddress
 import secrets
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 REALM = "torrentfs"
@@ -25,30 +28,27 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 class Guard:
     def __init__(
-        self, user: str, password: str | None, api_sessions: Callable[[str | None], bool]
+        self,
+        user: str,
+        password: str | None,
+        api_sessions: Callable[[str | None], bool],
+        loopback_open: bool = False,
     ) -> None:
         """`api_sessions` says whether a SID cookie is a logged-in one."""
         self._user = user.encode()
         self._password = password.encode() if password is not None else None
         self._api_sessions = api_sessions
+        self._loopback_open = loopback_open
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True if the request was refused (and answered)."""
         headers = {
             key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
         }
-        path: str = scope["path"]
-        if path.startswith(API_PREFIX):
-            if not self._api_allowed(path, headers):
-                # qBittorrent's answer to a request without a login.
-                await PlainTextResponse("Forbidden", status_code=403)(scope, receive, send)
-                return True
-        elif self._password is not None and not self._allowed(headers.get("authorization")):
-            await PlainTextResponse(
-                "credentials needed\n",
-                status_code=401,
-                headers={"www-authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
-            )(scope, receive, send)
+        local = self._loopback_open and _on_loopback(scope.get("client"))
+        refusal = None if local else self._credentials_refusal(scope["path"], headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return True
         if scope["method"] in UNSAFE_METHODS and _cross_origin(headers):
             await PlainTextResponse("cross-origin request refused\n", status_code=403)(
@@ -56,6 +56,20 @@ class Guard:
             )
             return True
         return False
+
+    def _credentials_refusal(self, path: str, headers: dict[str, str]) -> Response | None:
+        if path.startswith(API_PREFIX):
+            if self._api_allowed(path, headers):
+                return None
+            # qBittorrent's answer to a request without a login.
+            return PlainTextResponse("Forbidden", status_code=403)
+        if self._password is None or self._allowed(headers.get("authorization")):
+            return None
+        return PlainTextResponse(
+            "credentials needed\n",
+            status_code=401,
+            headers={"www-authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
+        )
 
     def _api_allowed(self, path: str, headers: dict[str, str]) -> bool:
         if self._password is None or path == LOGIN_PATH:
@@ -80,6 +94,15 @@ class Guard:
         assert self._password is not None
         same_user = secrets.compare_digest(user, self._user)
         return bool(colon) and same_user & secrets.compare_digest(password, self._password)
+
+
+def _on_loopback(client: tuple[str, int] | None) -> bool:
+    if client is None:
+        return False
+    try:
+        return ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _cross_origin(headers: dict[str, str]) -> bool:

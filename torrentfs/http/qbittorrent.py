@@ -53,9 +53,12 @@ MAX_FORM_FIELDS = 64
 class ApiSessions:
     """Logged-in SID cookies, and the failed logins of each address."""
 
-    def __init__(self, user: str, password: str | None, ban_s: float) -> None:
+    def __init__(
+        self, user: str, password: str | None, ban_s: float, loopback_open: bool = False
+    ) -> None:
         self._user = user
         self._password = password
+        self.loopback_open = loopback_open
         self._sessions: set[str] = set()
         self.bans = LoginBans(ban_s)
 
@@ -162,6 +165,7 @@ class _Api:
                 "dht": True,
                 "create_subfolder_enabled": True,
                 "torrent_content_layout": "Original",
+                "bypass_local_auth": self._sessions.loopback_open,
             }
         )
 

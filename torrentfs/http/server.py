@@ -47,10 +47,10 @@ async def serve_http(places: MountPlaces, settings: HttpSettings) -> None:
     readers = HttpReaders(content, settings.reader_linger_s)
     watch_folder = places.watch_folder
     forms = LibraryForms(watch_folder, content) if watch_folder is not None else None
-    sessions = ApiSessions(settings.user, settings.password, settings.ban_s)
+    sessions = ApiSessions(settings.user, settings.password, settings.ban_s, settings.loopback_open)
     # The qBittorrent API serves a library: a single torrent takes no downloads.
     api_routes = qbittorrent_routes(places, sessions) if watch_folder is not None else []
-    guard = Guard(settings.user, settings.password, sessions.valid)
+    guard = Guard(settings.user, settings.password, sessions.valid, sessions.loopback_open)
     app = build_app(content, readers, forms, guard, api_routes)
     try:
         async with trio.open_nursery() as nursery:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
+    download_client,
     http_face,
     library_growth,
     library_mount,
@@ -46,6 +47,7 @@ SECTIONS = (
     "library",
     "growth",
     "http",
+    "arr",
     "idle",
 )
 MOVIE_PIECE = 1 << 20
@@ -162,6 +164,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         http_starts = runs.guarded_rows(http_face.start_up, cache, work) if web else []
         http_load = runs.guarded(http_face.load, cache, work) if web else None
         http_page = runs.guarded(http_face.page, cache, work) if web else None
+        arr = "arr" in only
+        if arr:
+            runs.log("arr: add, import, listing through the qBittorrent API")
+        arr_added = runs.guarded(download_client.add_and_import, cache, work) if arr else None
+        arr_listed = runs.guarded(download_client.listing, cache, work) if arr else None
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
@@ -266,6 +273,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             http_face.tables(http_seq, http_starts, http_load, http_page),
         ),
         (
+            "Sonarr and Radarr: the qBittorrent API",
+            download_client.DESCRIPTION,
+            download_client.table(arr_added, arr_listed),
+        ),
+        (
             "A single mount's head preload",
             library_growth.PRELOAD_DESCRIPTION,
             library_growth.preload_table(preloads),
@@ -324,7 +336,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 + library_players.targets(duet, runs.single_mount_peak(big_reads))
                 + library_scan.targets(served)
                 + library_growth.targets(sizes, magnets)
-                + http_face.targets(http_seq, http_starts, http_load, http_page),
+                + http_face.targets(http_seq, http_starts, http_load, http_page)
+                + download_client.targets(arr_added, arr_listed),
             ),
         ),
     )

@@ -32,6 +32,7 @@ from torrentfs_tools.bench.clients import TorrentfsClient
 from torrentfs_tools.bench.measure import PeakSampler, cpu_seconds
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
+from torrentfs_tools.foreign import free_port
 from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, MountProcess, tiny_torrents
 
 HOST = "127.0.0.1"
@@ -57,19 +58,13 @@ PAGE_WITHIN_S = 0.3
 DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _mount(
     content: media.BenchContent, work: Path, name: str, rate: int, tick: int | None
 ) -> Iterator[tuple[TorrentfsClient, Swarm, str]]:
     run_dir = work / f"http-{name}"
     run_dir.mkdir(parents=True)
-    port = _port()
+    port = free_port(HOST)
     client = TorrentfsClient(run_dir, ("--http", str(port)), name=name)
     with Swarm(content, run_dir, rate, tick_interval_ms=tick) as swarm:
         client.start(swarm.torrent_path)
@@ -206,7 +201,7 @@ def page(cache: Path, work: Path) -> Result:
         (watch / f"{index:04d}.torrent").write_bytes(data)
     mountpoint = work / "http-page-mnt"
     mountpoint.mkdir()
-    port = _port()
+    port = free_port(HOST)
     args = ("--http", str(port), "--cache-dir", str(work / "http-page-cache"))
     with MountProcess(str(watch), mountpoint, args, work / "http-page.log") as mount:
         mount.wait_mounted()
