@@ -12,6 +12,7 @@ import libtorrent as lt
 import pytest
 
 from tests.helpers import SampleTorrent, sha256_of
+from torrentfs.core.config import DEFAULT_READAHEAD_MAX_BYTES
 from torrentfs.engine.storage import memory_root
 from torrentfs.status import read_status
 from torrentfs_tools.loopback import MountProcess, make_torrent
@@ -199,6 +200,72 @@ def test_memory_mode_reads_1gib_within_a_128m_budget_and_never_uploads_forgotten
     received, failed = _leech_from(one_gib, ("127.0.0.1", status["listen_port"]))
     assert received > 0
     assert failed == 0
+
+
+BIG_CACHE = GIB
+# Bigger than the cache, so the working files must forget while the store stays full.
+BIGGER_THAN_CACHE = GIB + 256 * MIB
+
+
+@pytest.fixture(scope="module")
+def bigger_than_cache(tmp_path_factory) -> SampleTorrent:
+    folder = tmp_path_factory.mktemp("bigger")
+    path = folder / "bigger.bin"
+    rng = random.Random(1280)
+    with path.open("wb") as out:
+        for _ in range(BIGGER_THAN_CACHE // (16 * MIB)):
+            out.write(rng.randbytes(16 * MIB))
+    data = make_torrent(path, 4 * MIB)
+    torrent_path = folder / "bigger.torrent"
+    torrent_path.write_bytes(data)
+    return SampleTorrent(path, data, torrent_path, 4 * MIB)
+
+
+def test_with_a_1g_cache_the_store_and_working_files_never_hold_more_than_it(
+    bigger_than_cache, seeder_for, mount
+):
+    seeder = seeder_for(bigger_than_cache)
+    mounted = mount(
+        bigger_than_cache.torrent_path, "--cache-size", "1G",
+        "--peer", "{}:{}".format(*seeder.endpoint),
+    )  # fmt: skip
+    working_folder = memory_root() / str(mounted.process.pid)
+    samples: list[tuple[int, int]] = []
+    statuses: list[tuple[int, int, int]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            status = read_status(mounted.mountpoint)
+            if "store" not in status:
+                continue
+            on_tmpfs = sum(
+                p.stat().st_blocks * 512 for p in working_folder.rglob("*") if p.is_file()
+            )
+            samples.append((status["store"]["bytes"], on_tmpfs))
+            statuses.append(
+                (status["memory_bytes"], status["held_bytes"], status["held_twice_bytes"])
+            )
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    digest = hashlib.sha256()
+    with (mounted.mountpoint / "bigger.bin").open("rb") as handle:
+        while chunk := handle.read(MIB):
+            digest.update(chunk)
+    stop.set()
+    sampler.join()
+    assert digest.hexdigest() == hashlib.sha256(bigger_than_cache.root.read_bytes()).hexdigest()
+    assert len(samples) > 10
+    most = max(store + files for store, files in samples)
+    print(f"most in store + working files: {most / MIB:.0f} MiB of a {BIG_CACHE / MIB:.0f} MiB cache")
+    assert most <= BIG_CACHE
+    assert max(memory for memory, _, _ in statuses) <= BIG_CACHE
+    # Each piece once, but for what the store keeps at hand (two read-ahead windows):
+    # the cache holds far more of the file than half of it.
+    assert max(twice for _, _, twice in statuses) <= 2 * DEFAULT_READAHEAD_MAX_BYTES
+    assert max(held for _, held, _ in statuses) >= 0.75 * BIG_CACHE
+    assert "forgot" in mounted.log_text()
 
 
 def _leech_from(sample: SampleTorrent, peer: tuple[str, int], limit_s: float = 20.0):

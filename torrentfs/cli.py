@@ -25,7 +25,7 @@ from torrentfs.core.config import (
     StorageMode,
     StorageSettings,
     StreamSettings,
-    store_bytes,
+    readahead_limit,
 )
 from torrentfs.core.config_file import read_config
 from torrentfs.core.errors import EXIT_USER_ERROR, UserError
@@ -46,7 +46,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             f"--cache-size {args.cache_size} is too small: use at least {MIN_CACHE_BYTES >> 20}M"
         )
     storage_mode = _storage_mode(args.storage)
-    window_limit = store_bytes(cache_bytes, storage_mode) // 2
+    window_limit = readahead_limit(cache_bytes, storage_mode)
     if args.readahead_max is None:
         readahead_max = min(DEFAULT_READAHEAD_MAX_BYTES, window_limit)
     else:

@@ -97,7 +97,8 @@ def format_status(status: MountStatus) -> str:
     if "held_bytes" in status:
         lines.append(
             f"held        {status['held_bytes'] / MIB:.1f} MiB of the torrent here, "
-            f"{status.get('memory_bytes', 0) / MIB:.1f} MiB of RAM"
+            f"{status.get('memory_bytes', 0) / MIB:.1f} MiB of RAM "
+            f"({status.get('held_twice_bytes', 0) / MIB:.1f} MiB of it in both store and files)"
         )
     open_files = status.get("open_files") or []
     lines.append(f"open files  {len(open_files) or 'none'}")

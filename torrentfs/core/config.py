@@ -166,18 +166,30 @@ class Settings:
     symlink_dir: Path | None = None
 
 
-def store_bytes(cache_bytes: int, mode: StorageMode) -> int:
-    """The RAM store's share of `cache_bytes`.
+def readahead_limit(cache_bytes: int, mode: StorageMode) -> int:
+    """The largest --readahead-max a cache allows: a quarter of it in memory mode, half on
+    disk, so that the store (`store_bytes`) can always hold two windows."""
+    return cache_bytes // 4 if mode is StorageMode.MEMORY else cache_bytes // 2
 
-    In memory mode libtorrent's working files live in RAM too and get the
-    other half; on disk the store has it all.
+
+def store_bytes(settings: Settings) -> int:
+    """The RAM store's share of --cache-size.
+
+    On disk the store has it all. In memory mode libtorrent's working files on
+    tmpfs hold every verified piece anyway, so a piece in the store too is held
+    twice: the store keeps only what reads need at hand (two read-ahead windows,
+    and never more than half the cache) and the working files get the rest; a
+    read of a piece the store let go is served from the working files.
     """
-    return cache_bytes // 2 if mode is StorageMode.MEMORY else cache_bytes
+    cache = settings.cache_bytes
+    if settings.storage.mode is not StorageMode.MEMORY:
+        return cache
+    return min(cache // 2, 2 * settings.stream.readahead_max_bytes)
 
 
 def working_files_budget(settings: Settings) -> int | None:
     """The budget of libtorrent's working files: the rest of --cache-size in RAM, or
     --disk-limit on disk (None: no limit)."""
     if settings.storage.mode is StorageMode.MEMORY:
-        return settings.cache_bytes - store_bytes(settings.cache_bytes, settings.storage.mode)
+        return settings.cache_bytes - store_bytes(settings)
     return settings.storage.disk_limit_bytes

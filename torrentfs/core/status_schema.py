@@ -58,9 +58,11 @@ class MountStatus(TorrentStatus):
     state: str
     working_files_bytes: NotRequired[int | None]
     # The torrent's bytes here, each counted once (in the RAM store, the working files or
-    # both); and the RAM they take (a piece in both counts twice there).
+    # both); and the RAM they take (a piece in both counts twice there): memory is
+    # store bytes plus working files in RAM, and equals held plus held twice.
     held_bytes: NotRequired[int]
     memory_bytes: NotRequired[int]
+    held_twice_bytes: NotRequired[int]
     # The pieces held, as inclusive [first, last] runs, for a picture of the torrent.
     held_ranges: NotRequired[list[tuple[int, int]]]
     num_pieces: NotRequired[int]

@@ -45,7 +45,7 @@ class BudgetKeeper:
     def kept(self, piece: int, size: int) -> None:
         self._files.add(piece, size)
         self._files.budget_bytes = self._budget()
-        if self._files.over_budget:
+        if self._files.over_budget(self._deadlines):
             self._over_budget.set()
 
     def dropped(self, pieces: list[int]) -> None:
@@ -63,7 +63,7 @@ class BudgetKeeper:
         """
         while True:
             await self._over_budget.wait()
-            while self._files.over_budget:
+            while self._files.over_budget(self._deadlines):
                 victims = self._files.victims(busy=self._deadlines)
                 if not victims:
                     break

@@ -92,7 +92,7 @@ class TorrentContent:
         self._settings = settings
         self.metadata_known = trio.Event()
         self._known: _Known | None = None
-        self._store_bytes = store_bytes(settings.cache_bytes, settings.storage.mode)
+        self._store_bytes = store_bytes(settings)
         self._idle = IdleWatch(settings.idle, self)
         # The one registry of open files: file handle number -> its reader.
         self._readers: dict[int, FileReader] = {}
@@ -217,13 +217,18 @@ class TorrentContent:
             working = self._torrent.working_files_bytes
             store = known.fetcher.store.stats()
             status["working_files_bytes"] = working
-            held = self._held_pieces(known)
+            in_files = set(self._torrent.had_pieces())
+            in_store = set(known.fetcher.store.pieces())
+            held = in_files | in_store
             status["held_bytes"] = sum(known.layout.piece_size(piece) for piece in held)
             status["held_ranges"] = runs(sorted(held))
             status["num_pieces"] = known.layout.num_pieces
             status["piece_length"] = known.layout.piece_length
             in_ram = (working or 0) if self._torrent.in_ram else 0
             status["memory_bytes"] = store["bytes"] + in_ram
+            # Memory mode: pieces in RAM twice, so that memory = held + these.
+            twice = in_files & in_store if self._torrent.in_ram else set()
+            status["held_twice_bytes"] = sum(known.layout.piece_size(piece) for piece in twice)
             status["store"] = store
             status["requested_pieces"] = known.fetcher.requested_pieces
             status["claimed_pieces"] = known.fetcher.claimed_pieces
@@ -248,11 +253,6 @@ class TorrentContent:
         if self._preloads_head:
             self._preload_head(layout, fetcher)
         return fetcher
-
-    def _held_pieces(self, known: _Known) -> set[int]:
-        """The torrent's pieces here, each once: in the RAM store or libtorrent's files (in
-        memory mode a piece can be in both)."""
-        return set(self._torrent.had_pieces()).union(known.fetcher.store.pieces())
 
     def close(self) -> None:
         """Give the RAM store's pieces back (to a shared budget)."""

@@ -91,7 +91,7 @@ class Library:
         self.watch_folder = watch_folder
         self._metadata = MetadataCache(metadata_folder)
         # One RAM store for all torrents: the coldest piece of any goes first.
-        self._store_budget = StoreBudget(store_bytes(settings.cache_bytes, settings.storage.mode))
+        self._store_budget = StoreBudget(store_bytes(settings))
         self._session = session
         self._settings = settings
         self.tree = LibraryTree()

@@ -113,16 +113,16 @@ def small_files(cache: Path) -> BenchContent:
     return BenchContent(root, make_torrent(root, SMALL_FILES_PIECE_LENGTH))
 
 
-def big_file(cache: Path, piece_length: int = MIB) -> BenchContent:
-    """1 GiB of random bytes, in 1 MiB pieces unless told, for long reads."""
+def big_file(cache: Path, piece_length: int = MIB, size: int = BIG_FILE_BYTES) -> BenchContent:
+    """Random bytes (1 GiB unless told), in 1 MiB pieces unless told, for long reads."""
     folder = cache / "big"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "big.bin"
+    path = folder / ("big.bin" if size == BIG_FILE_BYTES else f"big-{size >> 20}M.bin")
     if not path.exists():
-        partial = folder / "big.bin.partial"
+        partial = path.with_suffix(".partial")
         rng = random.Random(1 << 30)
         with partial.open("wb") as out:
-            for _ in range(BIG_FILE_BYTES // BIG_FILE_CHUNK_BYTES):
+            for _ in range(size // BIG_FILE_CHUNK_BYTES):
                 out.write(rng.randbytes(BIG_FILE_CHUNK_BYTES))
         partial.rename(path)
     return BenchContent(path, make_torrent(path, piece_length))

@@ -6,12 +6,16 @@ this measures what that costs against disk mode, which forgets nothing.
 """
 
 import functools
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from torrentfs.status import read_status
 from torrentfs_tools.bench import media, scenarios
 from torrentfs_tools.bench.clients import BtfsClient, Client, TorrentfsClient
+from torrentfs_tools.bench.measure import PeakSampler, cpu_seconds, private_memory_bytes
 from torrentfs_tools.bench.report import figures_table, seconds_text
+from torrentfs_tools.bench.swarm import Swarm
 
 Result = scenarios.Result
 RunScenario = Callable[..., Result]
@@ -21,6 +25,10 @@ PIECE_LENGTH = 4 * media.MIB
 CACHE_SIZE = "512M"
 # Memory mode at least this share of disk mode's rate.
 MEMORY_SHARE_TARGET = 0.7
+# Memory mode's rate and CPU at each cache size, on a file that fits the biggest.
+CACHE_SIZES = ("256M", "512M", "1G")
+CACHE_FILE_BYTES = 512 * media.MIB
+SAMPLE_S = 0.1
 MEMORY = "torrentfs: memory storage"
 DISK = "torrentfs: disk storage"
 DESCRIPTION = (
@@ -49,6 +57,53 @@ def run(cache: Path, work: Path, scenario: RunScenario) -> list[Result]:
         scenario(scenarios.big_read, make, big, work, "throughput", rate=0, tick_interval_ms=None)
         for make in CLIENTS.values()
     ]
+
+
+def cache_sizes(cache: Path, work: Path, log: Callable[[str], None]) -> list[Result]:
+    """The 512 MiB file read by memory mode at each cache size, on fresh seeders each."""
+    half = media.big_file(cache, PIECE_LENGTH, CACHE_FILE_BYTES)
+    rows = []
+    for size in CACHE_SIZES:
+        log(f"throughput: memory mode, --cache-size {size}")
+        run_dir = work / f"cache-size-{size}"
+        client = TorrentfsClient(run_dir, ("--cache-size", size), name=f"memory, {size}")
+        with Swarm(half, run_dir, 0, tick_interval_ms=None) as swarm:
+            client.start(swarm.torrent_path)
+            try:
+                client.wait_visible(half.root.name)
+                baseline = private_memory_bytes(client.pid)
+                cpu = cpu_seconds(client.pid)
+                with PeakSampler(client.pid, client.ram_data_bytes, SAMPLE_S) as peak:
+                    start = time.monotonic()
+                    read = _read_through(client.location(half.root.name))
+                    took = time.monotonic() - start
+                cpu_s = cpu_seconds(client.pid) - cpu
+                status = read_status(client.mountpoint)
+            finally:
+                client.stop()
+        rows.append(
+            {
+                "client": client.name,
+                "cache_size": size,
+                "read_bytes": read,
+                "read_s": took,
+                "cpu_s_per_gib": cpu_s * (1 << 30) / read,
+                "baseline_bytes": baseline,
+                "peak_private_plus_data_bytes": peak.peak_total,
+                "held_bytes": status.get("held_bytes", 0),
+                "memory_bytes": status.get("memory_bytes", 0),
+            }
+        )
+    return rows
+
+
+def _read_through(path: str) -> int:
+    """Read the file in 1 MiB reads, as `dd bs=1M` does; the bytes read."""
+    read = 0
+    with open(path, "rb", buffering=0) as handle:
+        while chunk := handle.read(media.MIB):
+            read += len(chunk)
+    return read
 
 
 def rate_mb_s(result: Result) -> float:
