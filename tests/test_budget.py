@@ -1,4 +1,13 @@
 from torrentfs.core.budget import WorkingFiles
+from torrentfs.core.config import (
+    Settings,
+    StorageMode,
+    StorageSettings,
+    StreamSettings,
+    store_bytes,
+    working_files_budget,
+)
+from torrentfs.core.units import parse_size
 
 
 def test_counts_each_piece_once():
@@ -38,3 +47,24 @@ def test_pieces_due_count_before_they_land():
     assert not files.over_budget(due=[4])
     assert files.over_budget(due=[4, 5])
     assert not files.over_budget(due=[0, 1, 4])
+
+
+def _settings(cache: str, mode: StorageMode, readahead_max: str = "64M") -> Settings:
+    return Settings(
+        cache_bytes=parse_size(cache),
+        storage=StorageSettings(mode=mode),
+        stream=StreamSettings(readahead_max_bytes=parse_size(readahead_max)),
+    )
+
+
+def test_memory_mode_gives_the_store_two_windows_and_the_working_files_the_rest():
+    mib = 1 << 20
+    for cache, store in (("256M", 128), ("1G", 128), ("4G", 128), ("128M", 64), ("32M", 16)):
+        settings = _settings(cache, StorageMode.MEMORY)
+        assert store_bytes(settings) == store * mib, cache
+        assert store_bytes(settings) + (working_files_budget(settings) or 0) == parse_size(cache)
+    assert store_bytes(_settings("4G", StorageMode.MEMORY, "512M")) == 1024 * mib
+    # Small windows still leave room for the heads and tails probers read.
+    assert store_bytes(_settings("1G", StorageMode.MEMORY, "1M")) == 64 * mib
+    # On disk the working files cost no RAM: the store has it all.
+    assert store_bytes(_settings("1G", StorageMode.DISK)) == 1024 * mib

@@ -258,7 +258,7 @@ def test_with_a_1g_cache_the_store_and_working_files_never_hold_more_than_it(
     assert digest.hexdigest() == hashlib.sha256(bigger_than_cache.root.read_bytes()).hexdigest()
     assert len(samples) > 10
     most = max(store + files for store, files in samples)
-    print(f"most in store + working files: {most / MIB:.0f} MiB of a {BIG_CACHE / MIB:.0f} MiB cache")
+    print(f"most in store + working files: {most / MIB:.0f} MiB, cache {BIG_CACHE / MIB:.0f} MiB")
     assert most <= BIG_CACHE
     assert max(memory for memory, _, _ in statuses) <= BIG_CACHE
     # Each piece once, but for what the store keeps at hand (two read-ahead windows):

@@ -53,8 +53,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         readahead_max = parse_size(args.readahead_max)
         if readahead_max > window_limit:
             raise UserError(
-                f"--readahead-max {args.readahead_max} is more than half the RAM store "
-                f"({window_limit >> 20} MiB with this --cache-size and --storage): "
+                f"--readahead-max {args.readahead_max} is more than the cache allows "
+                f"({window_limit >> 20} MiB with this --cache-size and --storage: a quarter of "
+                "it in memory mode, half on disk): "
                 "raise --cache-size or lower --readahead-max"
             )
     stream = StreamSettings(

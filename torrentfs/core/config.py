@@ -27,6 +27,9 @@ DEFAULT_READAHEAD_S = 30.0
 DEFAULT_READAHEAD_MIN_BYTES = 4 * MIB
 DEFAULT_READAHEAD_MAX_BYTES = 64 * MIB
 DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * MIB
+# Memory mode's RAM store, whatever the windows: room for the heads and tails of the
+# files players and media servers probe.
+MEMORY_STORE_MIN_BYTES = 64 * MIB
 DEFAULT_SEEK_AHEAD_BYTES = 2 * MIB
 DEFAULT_HEAD_BYTES = 512 * 1024
 DEFAULT_TAIL_BYTES = 512 * 1024
@@ -177,14 +180,16 @@ def store_bytes(settings: Settings) -> int:
 
     On disk the store has it all. In memory mode libtorrent's working files on
     tmpfs hold every verified piece anyway, so a piece in the store too is held
-    twice: the store keeps only what reads need at hand (two read-ahead windows,
-    and never more than half the cache) and the working files get the rest; a
-    read of a piece the store let go is served from the working files.
+    twice: the store keeps only what reads need at hand (two read-ahead windows, at
+    least `MEMORY_STORE_MIN_BYTES` for heads and tails, never more than half the cache)
+    and the working files get the rest; a read of a piece the store let go is served
+    from the working files.
     """
     cache = settings.cache_bytes
     if settings.storage.mode is not StorageMode.MEMORY:
         return cache
-    return min(cache // 2, 2 * settings.stream.readahead_max_bytes)
+    at_hand = max(2 * settings.stream.readahead_max_bytes, MEMORY_STORE_MIN_BYTES)
+    return min(cache // 2, at_hand)
 
 
 def working_files_budget(settings: Settings) -> int | None:

@@ -140,6 +140,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             pauses = runs.pause_runs(movie, work) if "idle" in only else []
             big_reads = memory.result() if memory is not None else []
         rates = throughput.run(cache, work, runs.scenario) if "throughput" in only else []
+        cache_rates = (
+            runs.guarded_rows(throughput.cache_sizes, cache, work, runs.log)
+            if "throughput" in only
+            else []
+        )
         shelf = (
             runs.guarded(library_mount.run, cache, work, runs.log) if "library" in only else None
         )
@@ -253,7 +258,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         (
             "Sequential read by storage mode",
             throughput.DESCRIPTION,
-            throughput.table(rates),
+            throughput.table(rates) + "\n\n" + throughput.cache_table(cache_rates),
         ),
         (
             "A library of a thousand torrents",
@@ -332,6 +337,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                     players.MPV_CACHE_BYTES + window_bytes,
                 )
                 + throughput.targets(rates)
+                + throughput.cache_targets(cache_rates)
                 + library_mount.targets(shelf)
                 + library_players.targets(duet, runs.single_mount_peak(big_reads))
                 + library_scan.targets(served)

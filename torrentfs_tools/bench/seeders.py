@@ -96,6 +96,10 @@ def run_all(cache: Path, work: Path, log: Callable[[str], None]) -> list[Result]
 
 
 def _plain(magnet: str, path: Path, run_dir: Path) -> Result:
+    return plain_download(magnet, run_dir, FILE_BYTES)
+
+
+def plain_download(magnet: str, run_dir: Path, file_bytes: int) -> Result:
     """A libtorrent session with default settings downloading everything."""
     session = lt.session(
         {
@@ -126,12 +130,12 @@ def _plain(magnet: str, path: Path, run_dir: Path) -> Result:
     done = handle.status().total_wanted_done
     session.remove_torrent(handle)
     shutil.rmtree(run_dir / "plain", ignore_errors=True)
-    if first_piece_s is None or done < FILE_BYTES:
-        raise TimeoutError(f"plain client: {done} of {FILE_BYTES} bytes")
+    if first_piece_s is None or done < file_bytes:
+        raise TimeoutError(f"plain client: {done} of {file_bytes} bytes")
     return {
         "metadata_s": metadata_s,
         "first_piece_s": first_piece_s,
-        "rate_bytes_s": FILE_BYTES / (total_s - first_piece_s),
+        "rate_bytes_s": file_bytes / (total_s - first_piece_s),
     }
 
 
