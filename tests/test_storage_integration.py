@@ -121,18 +121,22 @@ BUDGET = 128 * MIB
 PEAK_LIMIT = BUDGET * 1.15 + 96 * MIB
 
 
+def _random_torrent(folder: Path, name: str, size: int, piece_length: int) -> SampleTorrent:
+    """`size` random bytes (16 MiB at a time) as a one-file torrent."""
+    path = folder / f"{name}.bin"
+    rng = random.Random(size)
+    with path.open("wb") as out:
+        for _ in range(size // (16 * MIB)):
+            out.write(rng.randbytes(16 * MIB))
+    data = make_torrent(path, piece_length)
+    torrent_path = folder / f"{name}.torrent"
+    torrent_path.write_bytes(data)
+    return SampleTorrent(path, data, torrent_path, piece_length)
+
+
 @pytest.fixture(scope="module")
 def one_gib(tmp_path_factory) -> SampleTorrent:
-    folder = tmp_path_factory.mktemp("gib")
-    path = folder / "big.bin"
-    rng = random.Random(1024)
-    with path.open("wb") as out:
-        for _ in range(GIB // (16 * MIB)):
-            out.write(rng.randbytes(16 * MIB))
-    data = make_torrent(path, MIB)
-    torrent_path = folder / "big.torrent"
-    torrent_path.write_bytes(data)
-    return SampleTorrent(path, data, torrent_path, MIB)
+    return _random_torrent(tmp_path_factory.mktemp("gib"), "big", GIB, MIB)
 
 
 class _MemorySampler:
@@ -210,15 +214,7 @@ BIGGER_THAN_CACHE = GIB + 256 * MIB
 @pytest.fixture(scope="module")
 def bigger_than_cache(tmp_path_factory) -> SampleTorrent:
     folder = tmp_path_factory.mktemp("bigger")
-    path = folder / "bigger.bin"
-    rng = random.Random(1280)
-    with path.open("wb") as out:
-        for _ in range(BIGGER_THAN_CACHE // (16 * MIB)):
-            out.write(rng.randbytes(16 * MIB))
-    data = make_torrent(path, 4 * MIB)
-    torrent_path = folder / "bigger.torrent"
-    torrent_path.write_bytes(data)
-    return SampleTorrent(path, data, torrent_path, 4 * MIB)
+    return _random_torrent(folder, "bigger", BIGGER_THAN_CACHE, 4 * MIB)
 
 
 def test_with_a_1g_cache_the_store_and_working_files_never_hold_more_than_it(
