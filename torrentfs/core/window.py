@@ -36,11 +36,16 @@ class RateMeter:
     def __init__(self, span_s: float = RATE_SPAN_S) -> None:
         self._span_s = span_s
         self._samples: deque[tuple[float, int]] = deque()
+        # The sum of the samples' bytes, kept as they come and go: summed at every read,
+        # the thousands of samples a fast reader leaves took a third of the CPU of a
+        # 200 MB/s read (cProfile).
+        self._bytes = 0
 
     def add(self, now: float, n_bytes: int) -> None:
         self._samples.append((now, n_bytes))
+        self._bytes += n_bytes
         while self._samples and self._samples[0][0] < now - self._span_s:
-            self._samples.popleft()
+            self._bytes -= self._samples.popleft()[1]
 
     def rate(self, now: float) -> float | None:
         """Bytes per second, or None until the reader has read for long enough to tell."""
@@ -49,7 +54,7 @@ class RateMeter:
         elapsed = now - self._samples[0][0]
         if elapsed < RATE_MIN_SPAN_S:
             return None
-        return sum(n for _, n in self._samples) / elapsed
+        return self._bytes / elapsed
 
 
 def window_piece_count(settings: StreamSettings, piece_length: int, rate: float | None) -> int:
