@@ -20,7 +20,14 @@ import pytest
 from tests.helpers import read_at, until
 from torrentfs.core.status_schema import LibraryStatus, MountStatus
 from torrentfs.status import read_library_status
-from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for, make_torrent, tiny_torrents
+from torrentfs_tools.loopback import (
+    Seeder,
+    info_hash_of,
+    magnet_for,
+    make_torrent,
+    tiny_torrents,
+    write_tiny_library,
+)
 
 pytestmark = pytest.mark.mount
 
@@ -171,9 +178,7 @@ def test_subfolders_of_the_watch_folder_are_folders_of_the_mount(
 
 def test_status_works_for_a_library_of_a_thousand(mount, tmp_path):
     watch = tmp_path / "watch"
-    watch.mkdir()
-    for index, data in enumerate(tiny_torrents(tmp_path / "content", 1000)):
-        (watch / f"{index:04d}.torrent").write_bytes(data)
+    write_tiny_library(watch, tmp_path / "content", 1000)
     mounted = mount(watch)
     shown = _torrentfs("status", str(mounted.mountpoint))
     assert shown.returncode == 0, shown.stderr

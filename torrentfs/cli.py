@@ -125,29 +125,22 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
     timeout_s = parse_duration(args.http_timeout)
     if timeout_s <= 0:
         raise UserError("--http-timeout must be more than 0")
-    ban_s = parse_duration(args.http_ban)
-    if args.http is None:
-        return HttpSettings(
-            user=args.http_user,
-            password=password,
-            idle_connection_s=timeout_s,
-            ban_s=ban_s,
-            loopback_open=args.http_open_on_loopback,
-        )
-    bind = parse_http_bind(args.http)
-    if password is not None and not password:
-        raise UserError("the HTTP password is empty")
-    if password is None and not is_loopback_bind(bind):
-        raise UserError(
-            f"--http {args.http} listens beyond this machine: give --http-password or "
-            "--http-password-file (or listen on 127.0.0.1)"
-        )
+    bind = None
+    if args.http is not None:
+        bind = parse_http_bind(args.http)
+        if password is not None and not password:
+            raise UserError("the HTTP password is empty")
+        if password is None and not is_loopback_bind(bind):
+            raise UserError(
+                f"--http {args.http} listens beyond this machine: give --http-password or "
+                "--http-password-file (or listen on 127.0.0.1)"
+            )
     return HttpSettings(
         bind=bind,
         user=args.http_user,
         password=password,
         idle_connection_s=timeout_s,
-        ban_s=ban_s,
+        ban_s=parse_duration(args.http_ban),
         loopback_open=args.http_open_on_loopback,
     )
 

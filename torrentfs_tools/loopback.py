@@ -84,6 +84,14 @@ def tiny_torrents(content: Path, count: int, size: int = 1024) -> list[bytes]:
     return torrents
 
 
+def write_tiny_library(watch: Path, content: Path, count: int) -> None:
+    """A watch folder of `count` tiny torrents (`tiny_torrents` of `content`), named by
+    number."""
+    watch.mkdir(parents=True, exist_ok=True)
+    for index, data in enumerate(tiny_torrents(content, count)):
+        (watch / f"{index:04d}.torrent").write_bytes(data)
+
+
 def with_trackers(torrent_data: bytes, announce_urls: Sequence[str]) -> bytes:
     """The same torrent (same info-hash) announcing to `announce_urls`."""
     decoded = cast("dict[bytes, object]", lt.bdecode(torrent_data))

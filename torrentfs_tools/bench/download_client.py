@@ -30,7 +30,7 @@ from torrentfs_tools.bench import media
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
 from torrentfs_tools.foreign import free_port
-from torrentfs_tools.loopback import MountProcess, info_hash_of, magnet_for, tiny_torrents
+from torrentfs_tools.loopback import MountProcess, info_hash_of, magnet_for, write_tiny_library
 
 HOST = "127.0.0.1"
 USER = "sonarr"
@@ -111,19 +111,11 @@ def add_and_import(cache: Path, work: Path) -> Result:
         added_at = time.monotonic()
         if api.post("/torrents/add", data={"urls": magnet, "category": CATEGORY}).text != "Ok.":
             raise RuntimeError("the magnet was refused")
-        entry: dict[str, object] | None = None
-        metadata_at: float | None = None
-        while entry is None:
-            if metadata_at is None and folder.is_dir():
-                metadata_at = time.monotonic()
-            entry = _complete(api, season_hash)
-            if time.monotonic() - added_at > ADD_LIMIT_S:
-                raise TimeoutError("the magnet was not complete in time")
-            time.sleep(POLL_S)
-        complete_at = time.monotonic()
-        if metadata_at is None:
-            metadata_at = _until(folder.is_dir, "the season's folder")
+        metadata_at = _until(folder.is_dir, "the season's folder")
+        complete_at = _until(lambda: _complete(api, season_hash), "the magnet complete")
         payload_at_complete = swarm.uploaded_bytes()
+        entry = _complete(api, season_hash)
+        assert entry is not None
 
         upload_started = time.monotonic()
         files = {"torrents": (f"{movie.root.name}.torrent", movie.torrent)}
@@ -162,9 +154,7 @@ def _probe_ok(video: Path) -> bool:
 
 def listing(cache: Path, work: Path) -> Result:
     watch = work / "arr-listing-watch"
-    watch.mkdir()
-    for index, data in enumerate(tiny_torrents(cache / "tiny-library", LISTED_TORRENTS)):
-        (watch / f"{index:04d}.torrent").write_bytes(data)
+    write_tiny_library(watch, cache / "tiny-library", LISTED_TORRENTS)
     with _library(work, "listing", watch) as (mount, api):
         times = []
         for _ in range(LISTING_CALLS):

@@ -33,7 +33,7 @@ from torrentfs_tools.bench.measure import PeakSampler, cpu_seconds
 from torrentfs_tools.bench.scenarios import Result
 from torrentfs_tools.bench.swarm import SEEDER_RATE_BYTES_S, Swarm
 from torrentfs_tools.foreign import free_port
-from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, MountProcess, tiny_torrents
+from torrentfs_tools.loopback import CHROMIUM_LOOPBACK_FLAGS, MountProcess, write_tiny_library
 
 HOST = "127.0.0.1"
 SEQUENTIAL_BYTES = 512 << 20
@@ -196,9 +196,7 @@ def _first_byte_s(url: str) -> float:
 
 def page(cache: Path, work: Path) -> Result:
     watch = work / "http-page-watch"
-    watch.mkdir()
-    for index, data in enumerate(tiny_torrents(cache / "tiny-library", PAGE_TORRENTS)):
-        (watch / f"{index:04d}.torrent").write_bytes(data)
+    write_tiny_library(watch, cache / "tiny-library", PAGE_TORRENTS)
     mountpoint = work / "http-page-mnt"
     mountpoint.mkdir()
     port = free_port(HOST)

@@ -144,7 +144,7 @@ def small_files_walk(client: FuseClient, swarm: Swarm, tree: BenchContent) -> Re
         relative = sorted(p.relative_to(tree.root) for p in tree.root.rglob("*") if p.is_file())
         client.wait_visible(str(relative[0]))
         paths = [Path(client.location(str(r))) for r in relative]
-        walked, seconds = _walk(paths, SMALL_FILES_WALK_LIMIT_S)
+        walked, seconds = read_in_order(paths, SMALL_FILES_WALK_LIMIT_S)
         result: Result = {
             "client": client.name,
             "files": len(paths),
@@ -179,13 +179,16 @@ def cached_read(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result
         client.stop()
 
 
-def _walk(paths: list[Path], limit_s: float) -> tuple[tuple[int, int], float]:
-    """(files, bytes) read in order until done or `limit_s` passed, and the seconds it took."""
+def read_in_order(
+    paths: list[Path], limit_s: float, chunk_bytes: int = READ_CHUNK_BYTES
+) -> tuple[tuple[int, int], float]:
+    """(files, bytes) read in order, `chunk_bytes` at a time, until done or `limit_s`
+    passed, and the seconds it took."""
     start = time.monotonic()
     files = total = 0
     for path in paths:
         with path.open("rb", buffering=0) as handle:
-            while chunk := handle.read(READ_CHUNK_BYTES):
+            while chunk := handle.read(chunk_bytes):
                 total += len(chunk)
                 if time.monotonic() - start > limit_s:
                     return (files, total), time.monotonic() - start
@@ -197,7 +200,7 @@ def big_read(client: FuseClient, swarm: Swarm, big: BenchContent) -> Result:
     """Read 1 GiB through the mount, for at most `BIG_READ_LIMIT_S`: peak memory, data kept."""
     with _running(client, swarm, big.root.name) as location:
         with PeakSampler(client.pid, client.data_bytes, SAMPLE_INTERVAL_S) as peak:
-            (_, read), seconds = _walk([Path(location)], BIG_READ_LIMIT_S)
+            (_, read), seconds = read_in_order([Path(location)], BIG_READ_LIMIT_S)
         return {
             "client": client.name,
             "file_bytes": big.size,
