@@ -34,6 +34,7 @@ from torrentfs.core.watch_folder import put_source, write_torrent
 from torrentfs.http.guard import SESSION_COOKIE
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
 from torrentfs.streaming.content import FETCHING_METADATA
+from torrentfs.streaming.library import Library
 from torrentfs.streaming.library_torrent import QUEUED_FOR_METADATA
 from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
 
@@ -114,6 +115,7 @@ def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route
 class _Api:
     def __init__(self, places: MountPlaces, sessions: ApiSessions) -> None:
         assert places.watch_folder is not None, "the API serves a library"
+        assert isinstance(places.content, Library)
         self._content = places.content
         self._watch = places.watch_folder
         # Where the *arr are told files are: the symlink mirror, else the mount.
@@ -176,12 +178,9 @@ class _Api:
         category = fields.get("category")
         hashes = _hashes(fields.get("hashes"))
         answer = []
-        for torrent in self._torrents():
-            if category is not None and _category(torrent) != category:
-                continue
-            if hashes is not None and torrent["info_hash"] not in hashes:
-                continue
-            answer.append(self._describe(torrent))
+        for torrent in self._torrents(hashes):
+            if category is None or _category(torrent) == category:
+                answer.append(self._describe(torrent))
         return JSONResponse(answer)
 
     async def properties(self, request: Request) -> Response:
@@ -243,11 +242,10 @@ class _Api:
     async def delete(self, request: Request) -> Response:
         async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
             hashes = _hashes(str(form.get("hashes", "")))
-        for torrent in self._torrents():
-            if hashes is None or torrent["info_hash"] in hashes:
-                for file in torrent["files"]:
-                    with contextlib.suppress(FileNotFoundError):
-                        (self._watch / file).unlink()
+        for torrent in self._torrents(hashes):
+            for file in torrent["files"]:
+                with contextlib.suppress(FileNotFoundError):
+                    (self._watch / file).unlink()
         return PlainTextResponse("")
 
     async def categories(self, request: Request) -> Response:
@@ -279,11 +277,10 @@ class _Api:
             return PlainTextResponse("Incorrect category name", status_code=409)
         if category and not folder.is_dir():
             return PlainTextResponse("Incorrect category name", status_code=409)
-        for torrent in self._torrents():
-            if hashes is None or torrent["info_hash"] in hashes:
-                for file in torrent["files"]:
-                    with contextlib.suppress(OSError):
-                        os.rename(self._watch / file, folder / Path(file).name)
+        for torrent in self._torrents(hashes):
+            for file in torrent["files"]:
+                with contextlib.suppress(OSError):
+                    os.rename(self._watch / file, folder / Path(file).name)
         return PlainTextResponse("")
 
     async def accept(self, request: Request) -> Response:
@@ -296,14 +293,15 @@ class _Api:
 
     # Helpers
 
-    def _torrents(self) -> list[LibraryTorrentStatus]:
-        status = self._content.status()
-        torrents: list[LibraryTorrentStatus] = status.get("torrents", [])  # type: ignore[assignment]
-        return torrents
+    def _torrents(self, hashes: set[str] | None = None) -> list[LibraryTorrentStatus]:
+        """The torrents of `hashes` (each looked up, not the library walked), or all."""
+        if hashes is None:
+            return self._content.status()["torrents"]
+        found = (self._content.torrent_status(info_hash) for info_hash in sorted(hashes))
+        return [torrent for torrent in found if torrent is not None]
 
     def _one(self, text: str | None) -> LibraryTorrentStatus | None:
-        wanted = (text or "").strip().lower()
-        return next((t for t in self._torrents() if t["info_hash"] == wanted), None)
+        return self._content.torrent_status((text or "").strip().lower())
 
     def _describe(self, torrent: LibraryTorrentStatus) -> dict[str, Any]:
         mount: dict[str, Any] = dict(torrent["status"] or {})

@@ -182,26 +182,27 @@ class Library:
         """The library's status; without `every_torrent`, only the torrents started (the
         summary systemd shows every few seconds need not walk 10 000 unread ones)."""
         entries = self._entries.values() if every_torrent else list(self._started)
-        torrents: list[LibraryTorrentStatus] = []
-        for entry in entries:
-            if entry.removed:
-                continue
-            content_status = entry.content.status() if entry.in_swarm else None
-            torrents.append(
-                LibraryTorrentStatus(
-                    folder=self.tree.path_of(entry.number) or "",
-                    files=sorted(entry.files),
-                    info_hash=entry.torrent.info_hash,
-                    state=self._state(entry),
-                    status=content_status,
-                )
-            )
+        torrents = [self._entry_status(entry) for entry in entries if not entry.removed]
         rejected = [RejectedFile(file=f, reason=r) for f, r in sorted(self._rejected.items())]
         return LibraryStatus(
             watch_folder=str(self.watch_folder),
             torrent_count=len(self._by_hash),
             torrents=torrents,
             rejected=rejected,
+        )
+
+    def torrent_status(self, info_hash: str) -> LibraryTorrentStatus | None:
+        """One torrent's status by its info-hash, without walking the library."""
+        entry = self._by_hash.get(info_hash)
+        return None if entry is None or entry.removed else self._entry_status(entry)
+
+    def _entry_status(self, entry: _Entry) -> LibraryTorrentStatus:
+        return LibraryTorrentStatus(
+            folder=self.tree.path_of(entry.number) or "",
+            files=sorted(entry.files),
+            info_hash=entry.torrent.info_hash,
+            state=self._state(entry),
+            status=entry.content.status() if entry.in_swarm else None,
         )
 
     # The watch folder
