@@ -49,6 +49,16 @@ def test_pieces_due_count_before_they_land():
     assert not files.over_budget(due=[0, 1, 4])
 
 
+def test_pieces_due_never_count_for_more_than_a_quarter_of_the_budget():
+    files = WorkingFiles(budget_bytes=1000)
+    for piece in range(3):
+        files.add(piece, 200)
+    # However many are due, the files start forgetting only past three quarters.
+    assert not files.over_budget(due=range(10, 60))
+    files.add(3, 200)
+    assert files.over_budget(due=range(10, 60))
+
+
 def _settings(cache: str, mode: StorageMode, readahead_max: str = "64M") -> Settings:
     return Settings(
         cache_bytes=parse_size(cache),

@@ -17,6 +17,9 @@ FORGET_DOWN_TO = 0.5
 # 1 GiB budget and unthrottled seeders: counting only those due, the files passed it by
 # a piece in 1 run of 3).
 COMING_FACTOR = 2
+# ...but never more than this share of the budget: with fifty HTTP readers the pieces due
+# outweighed the whole budget, and every piece that landed started another forget.
+COMING_AT_MOST = 0.25
 
 
 class WorkingFiles:
@@ -40,7 +43,8 @@ class WorkingFiles:
         land while the forget waits on libtorrent; each counted at the largest piece
         size seen. So forgetting starts early enough that the files never pass it."""
         due_bytes = sum(1 for piece in due if piece not in self._pieces) * self._largest_piece
-        return self.bytes + COMING_FACTOR * due_bytes > self.budget_bytes
+        coming = min(COMING_FACTOR * due_bytes, COMING_AT_MOST * self.budget_bytes)
+        return self.bytes + coming > self.budget_bytes
 
     def victims(self, busy: Container[int]) -> list[int]:
         """The oldest pieces whose forgetting brings the files down to their low mark.
