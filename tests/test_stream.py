@@ -29,12 +29,17 @@ class FakeRequester:
     def __init__(self) -> None:
         self.requests: list[tuple[int, int]] = []
         self.cancels: list[int] = []
+        # What was withdrawn in flight when the requests sent to peers were withdrawn.
+        self.withdrawals: list[list[int]] = []
 
     def request_piece(self, piece: int, deadline_ms: int) -> None:
         self.requests.append((piece, deadline_ms))
 
     def cancel_piece(self, piece: int) -> None:
         self.cancels.append(piece)
+
+    def withdraw_sent_requests(self) -> None:
+        self.withdrawals.append(sorted(self.cancels))
 
     def take(self) -> tuple[list[tuple[int, int]], list[int]]:
         requests, cancels = self.requests, self.cancels
@@ -120,9 +125,29 @@ def test_a_seek_moves_the_window_and_cancels_the_old_one():
             requests, cancels = requester.take()
             assert requests == [(15, 0), (16, 250), (17, 500), (18, 750)]
             assert sorted(cancels) == [1, 2, 3]  # piece 0 still has a waiting read
+            # Withdrawn from the peers too, once, after the old window was cancelled.
+            assert requester.withdrawals == [[1, 2, 3]]
             fetcher.piece_arrived(0, _data(0))
             fetcher.piece_arrived(15, _data(15))
         assert fetcher.claimed_pieces == [16, 17, 18]
+
+    _run(scenario)
+
+
+def test_reading_on_withdraws_nothing_from_the_peers():
+    """A window that slides drops only pieces that have arrived: what the peers were asked
+    for is still wanted."""
+
+    async def scenario():
+        requester, fetcher = _fetcher()
+        reader = FileReader(LAYOUT, INTRO, fetcher, SETTINGS, Walk())
+        for offset in range(0, 1000, 50):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reader.read, offset, 50)
+                await trio.testing.wait_all_tasks_blocked()
+                for piece, _ in requester.take()[0]:
+                    fetcher.piece_arrived(piece, _data(piece))
+        assert requester.withdrawals == []
 
     _run(scenario)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SampleTorrent, status_once
+from tests.helpers import SEEDER_ADDRESS, SampleTorrent, status_once, until
 from torrentfs.core.status_schema import MountStatus
 from torrentfs.status import read_status
+from torrentfs_tools.loopback import Seeder
 
 pytestmark = pytest.mark.mount
 
@@ -52,6 +53,57 @@ def test_a_seek_moves_the_window(single_file, seeder_for, mount):
     # The old window's missing pieces are no longer wanted by libtorrent.
     assert set(status["libtorrent_wanted_pieces"]) <= second_window
     assert not set(status["libtorrent_wanted_pieces"]) & first_window
+
+
+def _asked_of_peers(status: MountStatus) -> set[int]:
+    return {p for peer in status.get("peer_requests", []) for p in peer["requested_pieces"]}
+
+
+def test_a_seek_withdraws_what_the_peer_was_asked_for_the_old_window(single_file, mount):
+    """libtorrent never cancels a request it has sent: a seek's pieces would wait behind
+    the old window at the peer. The peer (libtorrent's defaults, 500 ms tick) is sent a
+    cancel for the old window's blocks, and libtorrent's download queue keeps no request
+    for them."""
+    seeder = Seeder(
+        single_file.data,
+        single_file.parent,
+        SEEDER_ADDRESS,
+        upload_rate_limit=4 * SLOW_SEEDER_BYTES_S,
+        tick_interval_ms=None,
+        log_peer_messages=True,
+    )
+    try:
+        mounted = mount(
+            single_file.torrent_path,
+            "--peer",
+            seeder.peer,
+            "--readahead-min",
+            "2M",
+            "--readahead-max",
+            "2M",
+        )
+        original = single_file.root.read_bytes()
+        seek_to = 10 << 20
+        with (mounted.mountpoint / "movie.bin").open("rb") as handle:
+            assert os.pread(handle.fileno(), 1000, 0) == original[:1000]
+            first_window = set(read_status(mounted.mountpoint)["claimed_pieces"])
+            status = status_once(
+                mounted.mountpoint, lambda s: bool(_asked_of_peers(s) & first_window), 30
+            )
+            assert _asked_of_peers(status) & first_window, "the window was never asked for"
+            assert seeder.cancels_received() == set()
+
+            assert os.pread(handle.fileno(), 1000, seek_to) == original[seek_to : seek_to + 1000]
+            assert until(lambda: bool(seeder.cancels_received() & first_window), SETTLE_LIMIT_S)
+            status = status_once(
+                mounted.mountpoint, lambda s: not _asked_of_peers(s) & first_window, 30
+            )
+            assert not _asked_of_peers(status) & first_window
+            assert seeder.cancels_received() <= first_window | _pieces(single_file, 0, 1)
+            after = seek_to + (1 << 20)
+            assert os.pread(handle.fileno(), 1 << 20, after) == original[after : after + (1 << 20)]
+    finally:
+        seeder.close()
 
 
 def test_closing_a_handle_drops_its_window_at_the_next_read(single_file, seeder_for, mount):

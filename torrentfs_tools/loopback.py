@@ -10,6 +10,7 @@ Nothing here talks to any address outside 127.0.0.0/8.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,10 @@ MOUNT_WAIT_S = 30.0
 UNMOUNT_WAIT_S = 15.0
 _POLL_S = 0.05
 TINY_PIECE_LENGTH = 16 << 10
+# A peer's cancel as libtorrent's peer log writes it: "<== CANCEL [ piece: 12 s: 4000 ...".
+_CANCEL_RECEIVED = re.compile(r"<== CANCEL \[ piece: (\d+)")
+# Peer logs come a few per block: room for every one between two looks.
+_PEER_LOG_QUEUE = 1_000_000
 
 
 def make_torrent(content: Path, piece_length: int, hybrid: bool = False) -> bytes:
@@ -130,6 +135,7 @@ class Seeder(Closing):
         port: int = 0,
         verify: bool = True,
         tick_interval_ms: int | None = SEEDER_TICK_INTERVAL_MS,
+        log_peer_messages: bool = False,
     ) -> None:
         """Seed the files under `content_parent`.
 
@@ -137,7 +143,8 @@ class Seeder(Closing):
         its files (seed mode hashes each piece before sending it): with
         altered files, a peer that sends corrupt data. With
         `tick_interval_ms` None it keeps libtorrent's default tick (500 ms),
-        as qBittorrent and Deluge do.
+        as qBittorrent and Deluge do. With `log_peer_messages` it keeps libtorrent's
+        peer log, for `cancels_received`.
         """
         settings: lt.settings_pack = {
             "listen_interfaces": f"{address}:{port}",
@@ -146,7 +153,8 @@ class Seeder(Closing):
             "enable_lsd": False,
             "enable_upnp": False,
             "enable_natpmp": False,
-            "alert_mask": 0,
+            "alert_mask": lt.alert_category.peer_log if log_peer_messages else 0,
+            "alert_queue_size": _PEER_LOG_QUEUE,
             "upload_rate_limit": upload_rate_limit,
             # Loopback peers count as local and would ignore the rate limit.
             "ignore_limits_on_local_network": upload_rate_limit == 0,
@@ -157,6 +165,7 @@ class Seeder(Closing):
         if tick_interval_ms is not None:
             settings["tick_interval"] = tick_interval_ms
         self.address = address
+        self._cancelled: set[int] = set()
         self._session = lt.session(settings)
         self._handles: list[lt.torrent_handle] = []
         self.seed(torrent_data, content_parent, verify)
@@ -194,6 +203,16 @@ class Seeder(Closing):
     def uploaded_bytes(self) -> int:
         """Payload bytes this seeder has sent since it started, over all its torrents."""
         return sum(handle.status().total_payload_upload for handle in self._handles)
+
+    def cancels_received(self) -> set[int]:
+        """The pieces a peer has sent this seeder a cancel for, so far (with
+        `log_peer_messages`)."""
+        for alert in self._session.pop_alerts():
+            if isinstance(alert, lt.peer_log_alert):
+                found = _CANCEL_RECEIVED.search(alert.message())
+                if found:
+                    self._cancelled.add(int(found.group(1)))
+        return set(self._cancelled)
 
     def settled_upload(self, quiet_s: float, limit_s: float) -> int | None:
         """The upload total once it stayed put for `quiet_s`; None if it kept growing `limit_s`."""

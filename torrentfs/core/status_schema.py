@@ -38,6 +38,18 @@ class ReaderStatus(TypedDict):
     buffered_s: float | None
 
 
+class PeerRequests(TypedDict):
+    """One connected peer and the blocks libtorrent has asked it for and not received."""
+
+    address: str
+    client: str
+    seed: bool
+    download_rate: int
+    requested_blocks: int
+    # The pieces those blocks belong to.
+    requested_pieces: list[int]
+
+
 class TorrentStatus(TypedDict):
     """The torrent in libtorrent's session: its peers and transfer."""
 
@@ -49,6 +61,8 @@ class TorrentStatus(TypedDict):
     downloaded_bytes: int
     uploaded_bytes: int
     listen_port: int
+    # Each connected peer's outstanding requests (a torrent in the session only).
+    peer_requests: NotRequired[list[PeerRequests]]
 
 
 class MountStatus(TorrentStatus):

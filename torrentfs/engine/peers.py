@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 import libtorrent as lt
 import trio
 
+from torrentfs.core.peer_clients import forgives_interest_flicker
 from torrentfs.engine.settings import PEER_RETRY_INTERVAL_S
 
 log = logging.getLogger(__name__)
@@ -106,3 +107,25 @@ def _dial(handle: lt.torrent_handle, peers: list[Address]) -> None:
     # 6 s was never dialed again; named as by a tracker, in 0.2 s.
     for peer in peers:
         handle.connect_peer(peer, lt.peer_info.tracker)
+
+
+def withdraw_sent_requests(handle: lt.torrent_handle) -> bool:
+    """Cancel the block requests sent to every peer of the torrent, so that what is wanted
+    now is asked for first; False, and nothing done, while a connected seed would choke us
+    for the "not interested" this costs (`torrentfs.core.peer_clients`).
+
+    libtorrent never cancels a request already sent when a piece's deadline or priority
+    changes, and a peer answers in the order it was asked: a seek's pieces waited behind
+    seconds of a read-ahead window nobody would read. Upload mode cancels every request
+    (the peers reject them), and leaving it asks again for every piece still wanted.
+    """
+    if handle.flags() & lt.torrent_flags.upload_mode:
+        # A magnet's first moments: it stays there until its priorities are set.
+        return False
+    seeds = [peer for peer in handle.get_peer_info() if peer.flags & lt.peer_info.seed]
+    if not all(forgives_interest_flicker(peer.pid.to_bytes()) for peer in seeds):
+        log.debug("requests left with the peers: a seed would choke us for withdrawing them")
+        return False
+    handle.set_flags(lt.torrent_flags.upload_mode)
+    handle.unset_flags(lt.torrent_flags.upload_mode)
+    return True

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import libtorrent as lt
 
-from torrentfs.core.status_schema import TorrentStatus
+from torrentfs.core.status_schema import PeerRequests, TorrentStatus
+
+# A block's state in `get_download_queue`: asked of a peer, not received.
+BLOCK_REQUESTED = 1
 
 
 def status_of(
@@ -21,7 +24,35 @@ def status_of(
         downloaded_bytes=status.total_payload_download,
         uploaded_bytes=status.total_payload_upload,
         listen_port=listen_port,
+        peer_requests=peer_requests(handle),
     )
+
+
+def peer_requests(handle: lt.torrent_handle) -> list[PeerRequests]:
+    """What libtorrent has asked each connected peer for and not received yet."""
+    pieces: dict[str, set[int]] = {}
+    blocks: dict[str, int] = {}
+    for partial in handle.get_download_queue():
+        for block in partial["blocks"]:
+            if block["state"] == BLOCK_REQUESTED:
+                peer = _address(block["peer"])
+                pieces.setdefault(peer, set()).add(partial["piece_index"])
+                blocks[peer] = blocks.get(peer, 0) + 1
+    return [
+        PeerRequests(
+            address=_address(peer.ip),
+            client=peer.client.decode(errors="replace"),
+            seed=bool(peer.flags & lt.peer_info.seed),
+            download_rate=peer.payload_down_speed,
+            requested_blocks=blocks.get(_address(peer.ip), 0),
+            requested_pieces=sorted(pieces.get(_address(peer.ip), ())),
+        )
+        for peer in handle.get_peer_info()
+    ]
+
+
+def _address(endpoint: tuple[str, int]) -> str:
+    return "{}:{}".format(*endpoint)
 
 
 def not_started(info_hash: str, has_metadata: bool) -> TorrentStatus:

@@ -18,7 +18,7 @@ from pathlib import Path
 import libtorrent as lt
 import trio
 
-from torrentfs.engine import status
+from torrentfs.engine import peers, status
 from torrentfs.engine.lifecycle import TorrentState
 from torrentfs.engine.listener import TorrentListener
 from torrentfs.engine.membership import SessionMembership
@@ -73,6 +73,12 @@ class Torrent(SessionMembership):
     def cancel_piece(self, piece: int) -> None:
         """Stop fetching `piece` ahead of the rest: no deadline, background priority."""
         self._deadlines.cancel(piece, self._in_session_handle(), self._life.background_priority())
+
+    def withdraw_sent_requests(self) -> None:
+        """Cancel the requests sent to peers, so that the pieces wanted now go first."""
+        handle = self._in_session_handle()
+        if handle is not None:
+            peers.withdraw_sent_requests(handle)
 
     def wanted_pieces(self) -> list[int]:
         """Pieces libtorrent would still download (none while out of the session)."""

@@ -38,6 +38,8 @@ class PieceRequester(Protocol):
 
     def cancel_piece(self, piece: int) -> None: ...
 
+    def withdraw_sent_requests(self) -> None: ...
+
 
 @dataclass
 class _PendingPiece:
@@ -110,6 +112,7 @@ class PieceFetcher:
                 self._due[piece] = due
                 if piece in self._pending:
                     self._request(piece, due, DEADLINE_SLACK_S)
+        withdrawn = False
         for piece in previous.keys() - wanted.keys():
             owners = self._claimants[piece]
             owners.discard(owner)
@@ -119,7 +122,7 @@ class PieceFetcher:
                 if leave_in_flight and piece == left:
                     self._released_in_flight.add(piece)
                 elif piece not in about_to_wait:
-                    self._cancel_if_unwanted(piece)
+                    withdrawn |= self._cancel_if_unwanted(piece)
         if wanted:
             self._claims[owner] = wanted
         else:
@@ -129,8 +132,12 @@ class PieceFetcher:
             # Withdrawn only now, after the new claim went out: libtorrent
             # stays interested throughout.
             for piece in self._released_in_flight:
-                self._cancel_if_unwanted(piece)
+                withdrawn |= self._cancel_if_unwanted(piece)
             self._released_in_flight.clear()
+        if withdrawn and self._pending:
+            # Pieces nobody wants any more were already asked of peers, which answer in the
+            # order they were asked: withdrawn there too, the pieces wanted now go first.
+            self._requester.withdraw_sent_requests()
 
     def release(self, owner: Hashable) -> None:
         """Withdraw `owner`'s claim, but for one piece in flight, left to arrive.
@@ -259,11 +266,14 @@ class PieceFetcher:
         for due, piece in heapq.nsmallest(room, waiting):
             self._request(piece, due, 0.0)
 
-    def _cancel_if_unwanted(self, piece: int, even_if_claimed: bool = False) -> None:
+    def _cancel_if_unwanted(self, piece: int, even_if_claimed: bool = False) -> bool:
+        """Withdraw `piece` from libtorrent if it is in flight and nobody wants it; whether
+        it was."""
         pending = self._pending.get(piece)
         if pending is None or pending.waiters:
-            return
+            return False
         if piece in self._claimants and not even_if_claimed:
-            return
+            return False
         del self._pending[piece]
         self._requester.cancel_piece(piece)
+        return True
