@@ -227,6 +227,10 @@ def test_a_library_page_and_its_forms_behind_a_password(multi_file, mount, tmp_p
     assert "/api/status" in page and "<form" in page
     link = "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=Added"
     post = ("-u", f"torrentfs:{PASSWORD}", "-o", "/dev/null", "-w", "%{http_code}")
+    # A path on the server's disk is not a link: refused, never read into the library.
+    server_path = ("-F", f"magnet={multi_file.torrent_path.resolve()}", f"{base}/api/add")
+    assert _curl(*post, "-H", f"Origin: {base}", *server_path).stdout == b"400"
+    assert sorted(os.listdir(watch)) == ["album.torrent"]
     form = ("-F", f"magnet={link}", f"{base}/api/add")
     assert _curl(*post, "-H", "Origin: http://evil.example", *form).stdout == b"403"
     assert _curl(*post, "-H", f"Origin: {base}", *form).stdout == b"303"

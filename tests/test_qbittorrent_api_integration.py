@@ -262,8 +262,12 @@ def test_with_the_loopback_bypass_a_local_client_needs_no_login(mount, tmp_path)
     assert mounted.unmount() == 0
 
 
-def test_bad_adds_fail_whole_and_leave_nothing(mount, tmp_path):
+def test_bad_adds_fail_whole_and_leave_nothing(multi_file, mount, tmp_path):
+    """Server paths among them: a real .torrent on the server's disk is never read into
+    the library, whatever the client calls it."""
     mounted, port, watch, _ = _library(tmp_path, mount)
+    server_file = multi_file.torrent_path.resolve()
+    relative = os.path.relpath(server_file, watch)
     sonarr = _Sonarr(port)
     sonarr.call("POST", "/api/v2/auth/login", {"username": USER, "password": PASSWORD})
     (tmp_path / "indexer").mkdir()
@@ -271,7 +275,8 @@ def test_bad_adds_fail_whole_and_leave_nothing(mount, tmp_path):
     with _indexer(tmp_path / "indexer") as indexer:
         for url in (f"{indexer}/bad.torrent", f"{indexer}/missing.torrent",
                     f"{indexer}/loop", f"{indexer}/huge.torrent", f"{indexer}/hang",
-                    "ftp://127.0.0.1/x.torrent", "file:///etc/passwd"):  # fmt: skip
+                    "ftp://127.0.0.1/x.torrent", "file:///etc/passwd", str(server_file),
+                    relative, f"file://{server_file}"):  # fmt: skip
             answer = sonarr.call("POST", "/api/v2/torrents/add", {"urls": url, "category": "tv"})
             assert answer == (200, "Fails."), url
     assert not [path for path in watch.rglob("*") if path.is_file()]

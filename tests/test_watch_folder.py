@@ -1,7 +1,7 @@
 import pytest
 
 from torrentfs.core.errors import UserError
-from torrentfs.core.watch_folder import below, changes, rescan, scan, source_of
+from torrentfs.core.watch_folder import below, changes, put_link, rescan, scan, source_of
 
 HASH = "c9e15763f722f23e98a29decdfae341b98d53056"
 
@@ -65,3 +65,17 @@ def test_what_is_not_a_torrent_is_rejected_with_its_reason(tmp_path, name, conte
     path.write_text(content)
     with pytest.raises(UserError, match=reason):
         source_of(path)
+
+
+@pytest.mark.parametrize("named", ["{path}", "file://{path}", "../{name}", "./{name}"])
+def test_a_link_is_never_a_path_to_a_file_on_this_machine(tmp_path, named):
+    """What network clients add goes through `put_link`: a real .torrent named by its path
+    is refused and left unread."""
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    server_file = tmp_path / "secret.torrent"
+    server_file.write_bytes(b"d4:infod4:name1:xee")
+    text = named.format(path=server_file, name=server_file.name)
+    with pytest.raises(UserError):
+        put_link(watch, text)
+    assert list(watch.iterdir()) == []

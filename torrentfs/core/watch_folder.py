@@ -118,18 +118,26 @@ def source_of(path: Path) -> Source:
 
 
 def put_source(watch_folder: Path, text: str) -> str:
-    """Write the watch-folder file for `text`; returns its name."""
+    """Write the watch-folder file for `text`, a local .torrent file's path or a link;
+    returns its name. Only for the user who runs the command: it reads their files."""
     path = Path(text)
     if path.suffix == TORRENT_SUFFIX and path.is_file():
         parse_source(text)  # a clear error now rather than a rejection later
         return write_new(watch_folder, path.name, path.read_bytes())
+    return put_link(watch_folder, text)
+
+
+def put_link(watch_folder: Path, text: str) -> str:
+    """Write the watch-folder file for a magnet link or an info-hash, never anything else:
+    what a network client names is never read from the server's disk. Raises UserError."""
     source: Source = parse_link(text)
     info_hash = source.info_hash_v1 or source.info_hash_v2
     return write_new(watch_folder, f"{info_hash}{MAGNET_SUFFIX}", f"{text.strip()}\n".encode())
 
 
 def write_new(watch_folder: Path, name: str, data: bytes) -> str:
-    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, then renamed."""
+    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, on the disk
+    before it is renamed, so that a crash leaves the file whole or absent."""
     stem, suffix = Path(name).stem, Path(name).suffix
     candidate, number = name, 2
     while (watch_folder / candidate).exists():
@@ -139,6 +147,8 @@ def write_new(watch_folder: Path, name: str, data: bytes) -> str:
     try:
         with tempfile.NamedTemporaryFile(dir=watch_folder, prefix=".", delete=False) as partial:
             partial.write(data)
+            partial.flush()
+            os.fsync(partial.fileno())
         os.chmod(partial.name, 0o644)
         shutil.move(partial.name, watch_folder / candidate)
     except OSError as error:

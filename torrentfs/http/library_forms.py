@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from torrentfs.core.errors import UserError
 from torrentfs.core.status_schema import LibraryTorrentStatus
-from torrentfs.core.watch_folder import put_source, write_torrent
+from torrentfs.core.watch_folder import put_link, write_torrent
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES
 from torrentfs.streaming.mount_content import MountContent
 
@@ -27,7 +27,7 @@ class LibraryForms:
             upload = form.get("torrent")
             try:
                 if isinstance(magnet, str) and magnet.strip():
-                    put_source(self._watch_folder, magnet.strip())
+                    put_link(self._watch_folder, magnet.strip())
                 elif isinstance(upload, UploadFile):
                     data = await upload.read(MAX_TORRENT_BYTES + 1)
                     if len(data) > MAX_TORRENT_BYTES:

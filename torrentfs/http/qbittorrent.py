@@ -30,7 +30,7 @@ from torrentfs.core.login_bans import LoginBans
 from torrentfs.core.status_schema import LibraryTorrentStatus
 from torrentfs.core.tree import Node
 from torrentfs.core.url_paths import path_names
-from torrentfs.core.watch_folder import put_source, write_torrent
+from torrentfs.core.watch_folder import put_link, write_torrent
 from torrentfs.http.guard import SESSION_COOKIE
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
 from torrentfs.streaming.content import FETCHING_METADATA
@@ -364,13 +364,13 @@ class _Api:
             if url.startswith(("http://", "https://")):
                 fetched = await fetch_torrent(url)
                 if fetched.magnet is not None:
-                    put_source(folder, fetched.magnet)
+                    put_link(folder, fetched.magnet)
                 else:
                     assert fetched.torrent is not None
                     name = Path(url.split("?")[0]).name or "download"
                     write_torrent(folder, name, fetched.torrent)
             else:
-                put_source(folder, url)
+                put_link(folder, url)
             added += 1
         for upload in form.getlist("torrents"):
             if isinstance(upload, UploadFile):
