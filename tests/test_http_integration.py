@@ -175,6 +175,32 @@ def test_a_client_that_goes_away_frees_its_reader_and_a_silent_one_is_closed(sin
         assert silent.recv(1) == b""
         silent.close()
         assert mounted.unmount() == 0
+    # A client going away is an ordinary event, not an error.
+    assert "Traceback" not in mounted.log_text()
+
+
+def test_a_players_new_range_takes_over_from_its_old_one(single_file, mount):
+    """A player that seeks opens the new range before it drops the old: the old one ends,
+    so that the client's one reader reads at the new place only, and the new bytes are
+    right."""
+    port = free_port(HOST)
+    original = single_file.root.read_bytes()
+    with Seeder(single_file.data, single_file.parent, upload_rate_limit=200_000) as seeder:
+        mounted = mount(single_file.torrent_path, "--peer", seeder.peer, "--http", str(port))
+        old = socket.create_connection((HOST, port))
+        old.sendall(b"GET /files/movie.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert old.recv(65536).startswith(b"HTTP/1.1 200")
+        seek_to = 10 << 20
+        status, _, body = _request(
+            port, "GET", "/files/movie.bin", {"Range": f"bytes={seek_to}-{seek_to + 99_999}"}
+        )
+        assert status == 206 and body == original[seek_to : seek_to + 100_000]
+        old.settimeout(WITHIN_S)
+        while old.recv(65536):
+            pass  # the old response ends: the server closes it
+        old.close()
+        assert mounted.unmount() == 0
+    assert "Traceback" not in mounted.log_text()
 
 
 def test_ffprobe_plays_over_http_and_playlists_name_every_video(mount, tmp_path):

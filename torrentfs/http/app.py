@@ -251,24 +251,47 @@ class FileBody(Response):
         self._length = length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with self._readers.reading(self._client, self._node) as reader:
-            try:
-                first = await self._read(reader, self._start)
-            except ReadTimeout:
-                await PlainTextResponse("timed out waiting for pieces\n", 504)(scope, receive, send)
-                return
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._cancel_when_gone, receive, nursery.cancel_scope)
-                await send(
-                    {"type": "http.response.start", "status": self.status_code,
-                     "headers": self.raw_headers}
-                )  # fmt: skip
-                await self._send_from(send, reader, first)
-                nursery.cancel_scope.cancel()
-            if nursery.cancel_scope.cancelled_caught and self._gone:
-                raise ClientGone
+        try:
+            async with self._readers.reading(self._client, self._node) as reader:
+                with reader.superseding() as request_scope:
+                    await self._respond(reader, scope, receive, send)
+                if request_scope.cancelled_caught:
+                    await self._superseded(scope, receive, send)
+                elif self._gone:
+                    # Leaving the reader this way closes it at once: nobody reads on.
+                    raise ClientGone
+        except ClientGone:
+            log.debug("%s went away while reading %s", self._client[0], self._node.name)
+
+    async def _respond(
+        self, reader: HttpReader, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            first = await self._read(reader, self._start)
+        except ReadTimeout:
+            await PlainTextResponse("timed out waiting for pieces\n", 504)(scope, receive, send)
+            return
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._cancel_when_gone, receive, nursery.cancel_scope)
+            await send(
+                {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+            )  # fmt: skip
+            self._started = True
+            await self._send_from(send, reader, first)
+            nursery.cancel_scope.cancel()
+
+    async def _superseded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A newer request of the same client for the same file took over its reader: a
+        player that seeks opens the new range before it drops the old one, and reads
+        served at both places would move the read-ahead window back and forth."""
+        log.debug("%s: a newer request took over reading %s", self._client[0], self._node.name)
+        if not self._started:
+            await PlainTextResponse("a newer request took over\n", 503)(scope, receive, send)
+        # A body begun is left unfinished: the server closes the connection.
 
     _gone = False
+    _started = False
 
     async def _cancel_when_gone(self, receive: Receive, scope: trio.CancelScope) -> None:
         while (await receive())["type"] != "http.disconnect":

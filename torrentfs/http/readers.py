@@ -10,8 +10,8 @@ away in the middle of one.
 """
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import trio
@@ -30,6 +30,22 @@ class HttpReader:
     handle: int
     requests: int = 0
     last_used: float = 0.0
+    # The request reading now; a newer one cancels it.
+    _current: trio.CancelScope | None = None
+
+    @contextmanager
+    def superseding(self) -> Iterator[trio.CancelScope]:
+        """A scope for one request's reading that cancels the request reading before it,
+        and is cancelled by the next."""
+        if self._current is not None:
+            self._current.cancel()
+        with trio.CancelScope() as scope:
+            self._current = scope
+            try:
+                yield scope
+            finally:
+                if self._current is scope:
+                    self._current = None
 
 
 class HttpReaders:

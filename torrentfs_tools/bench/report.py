@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from torrentfs_tools.bench.players import SEEKS_S
+
 Result = dict[str, Any]
 
 REPRODUCE = "make bench"
@@ -88,10 +90,9 @@ def players_table(results: Sequence[Result], pause_bound_bytes: float) -> str:
             "mpv: first frame after the file is visible (s)",
             lambda r: seconds_text(r["first_frame_s"]),
         ),
-        ("mpv: seek to 30 s (s)", seek(0)),
-        ("mpv: seek to 90 s (s)", seek(1)),
-        ("mpv: seek to 10 s (s)", seek(2)),
+        *((f"mpv: seek to {target} s (s)", seek(index)) for index, target in enumerate(SEEKS_S)),
         ("mpv: median seek (s)", median_seek),
+        ("mpv: longest seek (s)", lambda r: seconds_text(max(r["seeks_s"]))),
         (
             f"fetched during a 60 s mpv pause (MB; mpv's cache + one window: "
             f"{mb_text(pause_bound_bytes)})",
