@@ -6,12 +6,14 @@ claims and the pieces libtorrent would still download.
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import SEEDER_ADDRESS, SampleTorrent, status_once, until
 from torrentfs.core.status_schema import MountStatus
+from torrentfs.engine.settings import SETTLING_AFTER_JOIN_S
 from torrentfs.status import read_status
 from torrentfs_tools.loopback import Seeder
 
@@ -92,6 +94,8 @@ def test_a_seek_withdraws_what_the_peer_was_asked_for_the_old_window(single_file
             )
             assert _asked_of_peers(status) & first_window, "the window was never asked for"
             assert seeder.cancels_received() == set()
+            # Requests are never withdrawn while a torrent's first connections are made.
+            time.sleep(SETTLING_AFTER_JOIN_S)
 
             assert os.pread(handle.fileno(), 1000, seek_to) == original[seek_to : seek_to + 1000]
             assert until(lambda: bool(seeder.cancels_received() & first_window), SETTLE_LIMIT_S)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libtorrent as lt
+import trio
 
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.status_schema import TorrentStatus
@@ -69,6 +70,8 @@ class SessionMembership:
         self._leave_due = Wakeup()
         # Raised at every add that dials: the peer loop sleeps on it while out of the swarm.
         self._joined = Wakeup()
+        # When it was last added to the session (trio clock).
+        self._joined_at = 0.0
         self._run_when_started = run_when_started
         self._budget = (
             BudgetKeeper(files_budget_bytes, self.drop_pieces, self._deadlines)
@@ -220,6 +223,7 @@ class SessionMembership:
         if not paused:
             self._peers.dial_given(self._handle)
             self._joined.set()
+            self._joined_at = trio.current_time()
         self._deadlines.replay(self._handle)
 
     def _settle(self, state: TorrentState) -> None:

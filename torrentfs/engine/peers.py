@@ -15,7 +15,7 @@ import libtorrent as lt
 import trio
 
 from torrentfs.core.peer_clients import forgives_interest_flicker
-from torrentfs.engine.settings import PEER_RETRY_INTERVAL_S
+from torrentfs.engine.settings import ALONE_REJOIN_S, PEER_RETRY_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ class TorrentPeers:
         # Since the torrent was last added: bans come back with resume data.
         self._banned: set[str] = set()
         self._dialing = False
+        # Since when no peer has been connected while something is wanted (trio clock).
+        self._alone_since: float | None = None
 
     def dial_given(self, handle: lt.torrent_handle) -> None:
         """Dial every given peer over TCP: a torrent added back from resume data saved
@@ -73,8 +75,9 @@ class TorrentPeers:
     def look_after(self, handle: lt.torrent_handle) -> bool:
         """One round: dial the given peers if none is connected and something is wanted.
 
-        True when every peer is gone and some are banned: then the bans must be
-        lifted, which only adding the torrent again can do. libtorrent bans
+        True when the torrent must be added again: when every peer is gone and some are
+        banned (bans are lifted only that way), or when no peer has been connected for
+        `ALONE_REJOIN_S` while something is wanted. libtorrent bans
         every peer that sent a block of a piece failing its hash, and deadline
         pieces take blocks from several peers at once, so one liar gets the
         honest peers banned with it (measured: 3 runs in 8 left none). The
@@ -83,9 +86,21 @@ class TorrentPeers:
         status = handle.status()
         if status.num_peers or (status.has_metadata and status.is_finished):
             self._dialing = False
+            self._alone_since = None
             return False
         if self._banned and status.has_metadata:
             log.info("every peer is gone, %d banned: lifting the bans", len(self._banned))
+            return True
+        now = trio.current_time()
+        if self._alone_since is None:
+            self._alone_since = now
+        elif status.has_metadata and now - self._alone_since >= ALONE_REJOIN_S:
+            # libtorrent can stop dialing the peers it knows (a seed that hung up on a
+            # handshake is never dialed again); added back, it dials them afresh and
+            # announces again. Seen once: a read waited 17 minutes with no peer.
+            log.info("no peer for %.0f s with pieces wanted: joining the swarm again",
+                     now - self._alone_since)  # fmt: skip
+            self._alone_since = None
             return True
         # A peer still being dialed is left to it: dialing it again would
         # start its connection over.
@@ -112,7 +127,8 @@ def _dial(handle: lt.torrent_handle, peers: list[Address]) -> None:
 def withdraw_sent_requests(handle: lt.torrent_handle) -> bool:
     """Cancel the block requests sent to every peer of the torrent, so that what is wanted
     now is asked for first; False, and nothing done, while a connected seed would choke us
-    for the "not interested" this costs (`torrentfs.core.peer_clients`).
+    for the "not interested" this costs (`torrentfs.core.peer_clients`), or while a peer is
+    still connecting.
 
     libtorrent never cancels a request already sent when a piece's deadline or priority
     changes, and a peer answers in the order it was asked: a seek's pieces waited behind
@@ -122,10 +138,17 @@ def withdraw_sent_requests(handle: lt.torrent_handle) -> bool:
     if handle.flags() & lt.torrent_flags.upload_mode:
         # A magnet's first moments: it stays there until its priorities are set.
         return False
-    seeds = [peer for peer in handle.get_peer_info() if peer.flags & lt.peer_info.seed]
+    peers = handle.get_peer_info()
+    if any(peer.flags & (lt.peer_info.connecting | lt.peer_info.handshake) for peer in peers):
+        # In upload mode a torrent says "upload only" in the handshakes it sends, and a
+        # seed told that hangs up and is never dialed again (a read after a forget waited
+        # forever with no peer): never while a handshake may go out.
+        return False
+    seeds = [peer for peer in peers if peer.flags & lt.peer_info.seed]
     if not all(forgives_interest_flicker(peer.pid.to_bytes()) for peer in seeds):
         log.debug("requests left with the peers: a seed would choke us for withdrawing them")
         return False
     handle.set_flags(lt.torrent_flags.upload_mode)
     handle.unset_flags(lt.torrent_flags.upload_mode)
+    log.debug("withdrew the requests sent to %d peers", len(peers))
     return True

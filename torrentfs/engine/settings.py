@@ -47,6 +47,15 @@ READ_AHEAD_PRIORITY = 6
 # The priority of pieces nobody reads with --download-all: the lowest that
 # still downloads, so any deadline goes first.
 BACKGROUND_PRIORITY = 1
+# With pieces wanted and no peer connected this long, the torrent is added to the
+# session again, so that libtorrent dials every peer it knows afresh and announces:
+# twice libtorrent's 30 s wait for a silent tracker, so that adding it again never keeps
+# the torrent from reaching the next tracker tier.
+ALONE_REJOIN_S = 60.0
+# A torrent's requests are not withdrawn (upload mode on and off) this soon after it
+# joined the session: its first connections are being made, and a handshake sent in
+# upload mode makes a seed hang up for good.
+SETTLING_AFTER_JOIN_S = 3.0
 # How long to wait for libtorrent's resume data, or for a torrent to leave
 # the session.
 ALERT_TIMEOUT_S = 10.0

@@ -22,6 +22,7 @@ from torrentfs.engine import peers, status
 from torrentfs.engine.lifecycle import TorrentState
 from torrentfs.engine.listener import TorrentListener
 from torrentfs.engine.membership import SessionMembership
+from torrentfs.engine.settings import SETTLING_AFTER_JOIN_S
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,10 @@ class Torrent(SessionMembership):
         self._deadlines.cancel(piece, self._in_session_handle(), self._life.background_priority())
 
     def withdraw_sent_requests(self) -> None:
-        """Cancel the requests sent to peers, so that the pieces wanted now go first."""
+        """Cancel the requests sent to peers, so that the pieces wanted now go first; not
+        in the first seconds after joining the session, while its connections are made."""
         handle = self._in_session_handle()
-        if handle is not None:
+        if handle is not None and trio.current_time() - self._joined_at >= SETTLING_AFTER_JOIN_S:
             peers.withdraw_sent_requests(handle)
 
     def wanted_pieces(self) -> list[int]:
