@@ -9,11 +9,10 @@ as is a torrent or magnet that does not parse.
 """
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from torrentfs.core.durable import write_whole
 from torrentfs.core.errors import UserError
 from torrentfs.core.source import Source, parse_link, parse_source
 
@@ -136,8 +135,7 @@ def put_link(watch_folder: Path, text: str) -> str:
 
 
 def write_new(watch_folder: Path, name: str, data: bytes) -> str:
-    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, on the disk
-    before it is renamed, so that a crash leaves the file whole or absent."""
+    """Write `data` under `name` (or `name (2)`...) whole (`write_whole`)."""
     stem, suffix = Path(name).stem, Path(name).suffix
     candidate, number = name, 2
     while (watch_folder / candidate).exists():
@@ -145,12 +143,7 @@ def write_new(watch_folder: Path, name: str, data: bytes) -> str:
             return candidate  # already there
         candidate, number = f"{stem} ({number}){suffix}", number + 1
     try:
-        with tempfile.NamedTemporaryFile(dir=watch_folder, prefix=".", delete=False) as partial:
-            partial.write(data)
-            partial.flush()
-            os.fsync(partial.fileno())
-        os.chmod(partial.name, 0o644)
-        shutil.move(partial.name, watch_folder / candidate)
+        write_whole(watch_folder / candidate, data)
     except OSError as error:
         raise UserError(
             f"cannot write to the watch folder {watch_folder}: {error.strerror}"
