@@ -24,8 +24,8 @@ import trio
 
 from torrentfs.core import mountinfo
 from torrentfs.core.errors import UserError
-from torrentfs.fuse.notify import Notifier
 from torrentfs.fuse.operations import TorrentOperations
+from torrentfs.systemd_notify import Notifier
 
 log = logging.getLogger(__name__)
 

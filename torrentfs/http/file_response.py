@@ -13,8 +13,7 @@ from starlette.types import Receive, Scope, Send
 from torrentfs.core.http_ranges import ByteRange, Unsatisfiable, parse_range
 from torrentfs.core.tree import Node
 from torrentfs.http.readers import HttpReader, HttpReaders
-from torrentfs.streaming.content import ReadTimeout
-from torrentfs.streaming.mount_content import MountContent
+from torrentfs.streaming.mount_content import MountContent, ReadTimeout
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,14 @@ from torrentfs.core.url_paths import path_names
 from torrentfs.core.watch_folder import put_link, write_torrent
 from torrentfs.http.guard import SESSION_COOKIE
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
-from torrentfs.streaming.content import FETCHING_METADATA
-from torrentfs.streaming.library import Library
 from torrentfs.streaming.library_torrent import QUEUED_FOR_METADATA
-from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
+from torrentfs.streaming.mount_content import (
+    FETCHING_METADATA,
+    LibraryContent,
+    MountPlaces,
+    Tree,
+    resolve,
+)
 
 API = "/api/v2"
 APP_VERSION = "v4.3.9"
@@ -115,7 +119,7 @@ def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route
 class _Api:
     def __init__(self, places: MountPlaces, sessions: ApiSessions) -> None:
         assert places.watch_folder is not None, "the API serves a library"
-        assert isinstance(places.content, Library)
+        assert isinstance(places.content, LibraryContent)
         self._content = places.content
         self._watch = places.watch_folder
         # Where the *arr are told files are: the symlink mirror, else the mount.

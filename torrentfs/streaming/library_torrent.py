@@ -6,7 +6,8 @@ from typing import Protocol
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.source import Source
 from torrentfs.core.watch_folder import MAGNET_SUFFIX
-from torrentfs.streaming.content import FETCHING_METADATA, TorrentContent, TorrentEngine
+from torrentfs.streaming.content import TorrentContent, TorrentEngine
+from torrentfs.streaming.mount_content import FETCHING_METADATA
 
 # A torrent's state as `status` shows it: out of the swarm or idle in it; reading (a file
 # open, or read within --idle-timeout); out of it for a moment to drop pieces; a magnet in
