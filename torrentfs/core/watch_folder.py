@@ -8,6 +8,7 @@ usually are) are not looked at; any other file is rejected with a reason,
 as is a torrent or magnet that does not parse.
 """
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +158,17 @@ def write_torrent(watch_folder: Path, name: str, data: bytes) -> str:
     if not name.endswith(TORRENT_SUFFIX):
         name += TORRENT_SUFFIX
     return write_new(watch_folder, name, data)
+
+
+def remove_files(watch_folder: Path, files: list[str]) -> None:
+    """Delete these watch-folder files (paths relative to it); those already gone are fine."""
+    for file in files:
+        with contextlib.suppress(FileNotFoundError):
+            (watch_folder / file).unlink()
+
+
+def move_files(watch_folder: Path, files: list[str], folder: Path) -> None:
+    """Move these watch-folder files into `folder`; one that cannot be moved stays."""
+    for file in files:
+        with contextlib.suppress(OSError):
+            os.rename(watch_folder / file, folder / Path(file).name)

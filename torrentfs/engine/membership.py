@@ -190,7 +190,7 @@ class SessionMembership:
         add_params.without_pieces(params, pieces)
         # Disk mode: recorded before the bytes go, so a crash in between never
         # leaves resume data that claims a hole.
-        self._resume.record(params)
+        await self._resume.record(params)
         self._last_status = self.status()
         self._life.leave_to_rejoin()
         await self._removal.remove(self._session, self._handle)

@@ -12,7 +12,8 @@ from torrentfs.core.config import HttpSettings
 from torrentfs.http.app import build_app
 from torrentfs.http.guard import Guard
 from torrentfs.http.library_forms import LibraryForms
-from torrentfs.http.qbittorrent import ApiSessions, qbittorrent_routes
+from torrentfs.http.qbittorrent import qbittorrent_routes
+from torrentfs.http.qbittorrent_sessions import ApiSessions
 from torrentfs.http.readers import HttpReaders
 from torrentfs.streaming.mount_content import Face, MountPlaces
 
