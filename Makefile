@@ -80,7 +80,7 @@ test: lint $(STAMPS)/tools
 	$(BIN)/pytest --durations=15
 
 demo: deps
-	$(BIN)/torrentfs-demo
+	$(BIN)/python -m torrentfs_tools.demo
 
 bench: deps $(STAMPS)/bench-tools
 	$(BIN)/python -m torrentfs_tools.bench

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.mount
 HOST = "127.0.0.1"
 FLAC = "CD1/01 - Überture.flac"
 WITHIN_S = 30.0
+IDLE_CONNECTIONS = 50
 POLL_S = 0.1
 PASSWORD = "s3cret"
 # Range headers the fuzz test throws at a live server: bounded, and over by itself.
@@ -177,6 +178,25 @@ def test_a_client_that_goes_away_frees_its_reader_and_a_silent_one_is_closed(sin
         assert mounted.unmount() == 0
     # A client going away is an ordinary event, not an error.
     assert "Traceback" not in mounted.log_text()
+
+
+def test_connections_closed_by_their_clients_free_their_descriptors(single_file, mount):
+    """Long before the keep-alive time (60 s here) that Hypercorn waited out."""
+    port = free_port(HOST)
+    with Seeder(single_file.data, single_file.parent) as seeder:
+        mounted = mount(
+            single_file.torrent_path, "--peer", seeder.peer, "--http", str(port),
+            "--http-timeout", "60s",
+        )  # fmt: skip
+        descriptors = Path(f"/proc/{mounted.process.pid}/fd")
+        assert _request(port, "GET", "/api/status")[0] == 200
+        baseline = len(list(descriptors.iterdir()))
+        idle = [socket.create_connection((HOST, port)) for _ in range(IDLE_CONNECTIONS)]
+        assert _until(lambda: len(list(descriptors.iterdir())) >= baseline + IDLE_CONNECTIONS)
+        for connection in idle:
+            connection.close()
+        assert _until(lambda: len(list(descriptors.iterdir())) <= baseline, 20)
+        assert mounted.unmount() == 0
 
 
 def test_a_players_new_range_takes_over_from_its_old_one(single_file, mount):

@@ -142,7 +142,8 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     mount.add_argument(
         "--force",
         action="store_true",
-        help="clear a stale mount left at MOUNTPOINT by a torrentfs that was killed",
+        help="clear a stale mount another FUSE file system left at MOUNTPOINT (one left by "
+        "a killed torrentfs is cleared without it)",
     )
     mount.add_argument(
         "--allow-other",

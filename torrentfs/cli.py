@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torrentfs.arguments import ENVIRONMENT_OPTIONS, build_parser, build_parsers
 from torrentfs.core.config import (
@@ -34,6 +35,9 @@ from torrentfs.core.source import parse_peer, parse_source, parse_tracker
 from torrentfs.core.units import parse_duration, parse_size
 from torrentfs.logs import configure_logging
 from torrentfs.streaming.mount_content import Face
+
+if TYPE_CHECKING:
+    from torrentfs.fuse.mount import BuildRuntime
 
 log = logging.getLogger("torrentfs")
 
@@ -99,6 +103,20 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         http=_http_settings(args),
         symlink_dir=args.symlink_dir,
     )
+
+
+def _runtime_builder(source_text: str, settings: Settings) -> "BuildRuntime":
+    """What `mount` serves: a library for a folder, else one torrent. Raises UserError for
+    a bad source, before the mountpoint is looked at."""
+    from torrentfs import runtime
+
+    if Path(source_text).is_dir():
+        watch_folder = Path(source_text)
+        return lambda mountpoint: runtime.library(watch_folder, mountpoint, settings)
+    source = parse_source(source_text)
+    if not source.has_metadata:
+        runtime.metadata_sources(source, settings.network)
+    return lambda _mountpoint: runtime.single_torrent(source, settings)
 
 
 def _http_face(settings: Settings) -> Face | None:
@@ -197,17 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "mount":
-        if Path(args.source).is_dir():
-            from torrentfs.fuse.library_mount import run_library
-
-            settings = settings_from_args(args)
-            run_library(Path(args.source), Path(args.mountpoint), settings, _http_face(settings))
-            return 0
         from torrentfs.fuse.mount import run_mount
 
         settings = settings_from_args(args)
-        source = parse_source(args.source)
-        run_mount(source, Path(args.mountpoint), settings, _http_face(settings))
+        run_mount(_runtime_builder(args.source, settings), Path(args.mountpoint), settings,
+                  _http_face(settings))  # fmt: skip
         return 0
     if args.command in ("add", "remove"):
         from torrentfs import library_commands

@@ -1,4 +1,4 @@
-"""`torrentfs-demo` (`make demo`): the whole product on one machine, offline, in a minute.
+"""`make demo` (`python -m torrentfs_tools.demo`): the whole product on one machine, offline.
 
 Makes a sample (a short H.264/AAC video when ffmpeg is installed, else
 random bytes), seeds it from a loopback libtorrent session, mounts it with
@@ -171,6 +171,10 @@ def _show_probe(path: Path) -> None:
 
 
 def main() -> int:
-    """`torrentfs-demo` (`make demo`)."""
+    """`python -m torrentfs_tools.demo` (`make demo`)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return run_demo()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -228,6 +228,8 @@ class Seeder(Closing):
 
     def close(self) -> None:
         """Stop seeding and free the address: a seeder may come back on the same port."""
+        if not hasattr(self, "_session"):
+            return
         for handle in self._handles:
             self._session.remove_torrent(handle)
         self._session.pause()

@@ -2,10 +2,9 @@
 
 import dataclasses
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from torrentfs.core.durable import write_whole
 from torrentfs.core.source import Source
 
 log = logging.getLogger(__name__)
@@ -35,8 +34,6 @@ class MetadataCache:
             return
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self._folder, prefix=".", delete=False) as part:
-                part.write(metadata)
-            os.replace(part.name, path)
+            write_whole(path, metadata)
         except OSError as error:
             log.warning("cannot keep the metadata of %s: %s", info_hash, error.strerror)

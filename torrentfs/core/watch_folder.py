@@ -8,12 +8,12 @@ usually are) are not looked at; any other file is rejected with a reason,
 as is a torrent or magnet that does not parse.
 """
 
+import contextlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from torrentfs.core.durable import write_whole
 from torrentfs.core.errors import UserError
 from torrentfs.core.source import Source, parse_link, parse_source
 
@@ -136,8 +136,7 @@ def put_link(watch_folder: Path, text: str) -> str:
 
 
 def write_new(watch_folder: Path, name: str, data: bytes) -> str:
-    """Write `data` under `name` (or `name (2)`...) whole: hidden while written, on the disk
-    before it is renamed, so that a crash leaves the file whole or absent."""
+    """Write `data` under `name` (or `name (2)`...) whole (`write_whole`)."""
     stem, suffix = Path(name).stem, Path(name).suffix
     candidate, number = name, 2
     while (watch_folder / candidate).exists():
@@ -145,12 +144,7 @@ def write_new(watch_folder: Path, name: str, data: bytes) -> str:
             return candidate  # already there
         candidate, number = f"{stem} ({number}){suffix}", number + 1
     try:
-        with tempfile.NamedTemporaryFile(dir=watch_folder, prefix=".", delete=False) as partial:
-            partial.write(data)
-            partial.flush()
-            os.fsync(partial.fileno())
-        os.chmod(partial.name, 0o644)
-        shutil.move(partial.name, watch_folder / candidate)
+        write_whole(watch_folder / candidate, data)
     except OSError as error:
         raise UserError(
             f"cannot write to the watch folder {watch_folder}: {error.strerror}"
@@ -164,3 +158,17 @@ def write_torrent(watch_folder: Path, name: str, data: bytes) -> str:
     if not name.endswith(TORRENT_SUFFIX):
         name += TORRENT_SUFFIX
     return write_new(watch_folder, name, data)
+
+
+def remove_files(watch_folder: Path, files: list[str]) -> None:
+    """Delete these watch-folder files (paths relative to it); those already gone are fine."""
+    for file in files:
+        with contextlib.suppress(FileNotFoundError):
+            (watch_folder / file).unlink()
+
+
+def move_files(watch_folder: Path, files: list[str], folder: Path) -> None:
+    """Move these watch-folder files into `folder`; one that cannot be moved stays."""
+    for file in files:
+        with contextlib.suppress(OSError):
+            os.rename(watch_folder / file, folder / Path(file).name)

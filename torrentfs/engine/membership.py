@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import libtorrent as lt
 import trio
@@ -29,10 +29,13 @@ from torrentfs.engine.round_trips import Removal, ResumeData
 from torrentfs.engine.storage import Storage, punch_piece
 from torrentfs.wakeup import Wakeup
 
-if TYPE_CHECKING:
-    from torrentfs.engine.torrent import Torrent
-
 log = logging.getLogger(__name__)
+
+
+class Runnable(Protocol):
+    """What has background work of its own (a `Torrent`) for its session to run."""
+
+    async def run(self) -> None: ...
 
 
 class SessionMembership:
@@ -48,7 +51,7 @@ class SessionMembership:
         background: Background | None = None,
         files_budget_bytes: FilesBudget | None = None,
         leaves_when_disconnected: bool = False,
-        run_when_started: Callable[[Torrent], None] | None = None,
+        run_when_started: Callable[[Runnable], None] | None = None,
     ) -> None:
         """`leaves_when_disconnected`: a library's torrent, out of the session when
         disconnected, costing only its metadata until read again. `run_when_started`
@@ -190,7 +193,7 @@ class SessionMembership:
         add_params.without_pieces(params, pieces)
         # Disk mode: recorded before the bytes go, so a crash in between never
         # leaves resume data that claims a hole.
-        self._resume.record(params)
+        await self._resume.record(params)
         self._last_status = self.status()
         self._life.leave_to_rejoin()
         await self._removal.remove(self._session, self._handle)

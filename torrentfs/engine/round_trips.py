@@ -38,16 +38,23 @@ class ResumeData:
         self._data = None
         handle.save_resume_data(lt.torrent_handle.save_info_dict)
         await self._saved.wait_at_most(ALERT_TIMEOUT_S)
-        return None if self._data is None else lt.read_resume_data(self._data)
+        if self._data is None:
+            return None
+        await self._write(self._data)
+        return lt.read_resume_data(self._data)
 
-    def record(self, params: lt.add_torrent_params) -> None:
+    async def record(self, params: lt.add_torrent_params) -> None:
         """Disk mode: write `params` as the resume data a remount starts from."""
-        self._storage.save_resume_data(lt.write_resume_data_buf(params))
+        await self._write(lt.write_resume_data_buf(params))
+
+    async def _write(self, data: bytes) -> None:
+        # On a worker thread: written whole (fsync), it must not hold up FUSE's answers.
+        if self._storage.keeps_resume_data:
+            await trio.to_thread.run_sync(self._storage.save_resume_data, data)
 
     def arrived(self, alert: lt.save_resume_data_alert) -> None:
         # Serialised at once: the alert's params die with the next pop_alerts.
         self._data = lt.write_resume_data_buf(alert.params)
-        self._storage.save_resume_data(self._data)
         self._saved.set()
 
     def failed(self, alert: lt.save_resume_data_failed_alert) -> None:

@@ -15,6 +15,7 @@ from torrentfs.core.source import Source, resolve_peer
 from torrentfs.engine import add_params, settings
 from torrentfs.engine.forgetting import FilesBudget
 from torrentfs.engine.lifecycle import Background
+from torrentfs.engine.membership import Runnable
 from torrentfs.engine.storage import Storage
 from torrentfs.engine.torrent import Torrent
 
@@ -34,7 +35,7 @@ class Session(Closing):
         self._torrents: dict[str, Torrent] = {}
         self._nursery: trio.Nursery | None = None
         # Started before `run()`: their loops start with it.
-        self._waiting_to_run: list[Torrent] = []
+        self._waiting_to_run: list[Runnable] = []
         self._alert_pipe = os.pipe()
         for fd in self._alert_pipe:
             os.set_blocking(fd, False)
@@ -73,7 +74,7 @@ class Session(Closing):
         self._torrents[info_hash] = torrent
         return torrent
 
-    def _run_torrent(self, torrent: Torrent) -> None:
+    def _run_torrent(self, torrent: Runnable) -> None:
         """Run a started torrent's background work in the session's nursery."""
         if self._nursery is None:
             self._waiting_to_run.append(torrent)

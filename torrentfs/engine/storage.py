@@ -21,6 +21,7 @@ from pathlib import Path
 
 from torrentfs.core import mountinfo
 from torrentfs.core.config import StorageMode
+from torrentfs.core.durable import write_whole
 from torrentfs.core.errors import UserError
 from torrentfs.core.layout import TorrentLayout
 
@@ -115,9 +116,7 @@ class Storage:
         if self.mode is not StorageMode.DISK or self.save_path is None:
             return
         self.save_path.mkdir(exist_ok=True)
-        partial = self.save_path / (RESUME_FILE_NAME + ".partial")
-        partial.write_bytes(data)
-        partial.replace(self.save_path / RESUME_FILE_NAME)
+        write_whole(self.save_path / RESUME_FILE_NAME, data)
 
     def close(self) -> None:
         """Memory mode: remove the working files. Disk mode keeps them."""

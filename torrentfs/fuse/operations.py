@@ -24,8 +24,7 @@ import pyfuse3
 
 from torrentfs.core.status_schema import STATUS_FILE
 from torrentfs.core.tree import ROOT_INODE, Node
-from torrentfs.streaming.content import MetadataTimeout, ReadTimeout
-from torrentfs.streaming.mount_content import MountContent, Tree
+from torrentfs.streaming.mount_content import MetadataTimeout, MountContent, ReadTimeout, Tree
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import trio
 
 from torrentfs.core import mountinfo
 from torrentfs.core.errors import UserError
-from torrentfs.fuse.notify import Notifier
 from torrentfs.fuse.operations import TorrentOperations
+from torrentfs.systemd_notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,9 @@ def check_fuse_device(device: Path = FUSE_DEVICE) -> None:
 def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
     """Raise UserError unless `mountpoint` is an empty directory that is not mounted.
 
-    With `force`, a stale mount left by a killed torrentfs is cleared first.
+    A stale mount left by a killed torrentfs is cleared first (its daemon is gone, so
+    nobody can be using it: a service restarted after `kill -9` comes back by itself);
+    a stale mount of another file system only with `force`.
     """
     try:
         if not mountpoint.is_dir():
@@ -143,7 +145,7 @@ def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
     except OSError as error:
         if error.errno != errno.ENOTCONN:
             raise UserError(f"cannot use mountpoint {mountpoint}: {error.strerror}") from None
-        if not force:
+        if not force and not is_torrentfs_mount(os.path.realpath(mountpoint)):
             raise UserError(
                 f"{mountpoint} is a stale mount (transport endpoint is not connected): "
                 f"clear it with 'fusermount3 -u {mountpoint}', or mount with --force"
@@ -153,7 +155,7 @@ def check_mountpoint(mountpoint: Path, force: bool = False) -> None:
 
 
 def _clear_stale_mount(mountpoint: Path) -> None:
-    log.warning("clearing the stale mount at %s (--force)", mountpoint)
+    log.warning("clearing the stale mount at %s: the torrentfs that served it is gone", mountpoint)
     result = subprocess.run(
         ["fusermount3", "-u", "-z", str(mountpoint)], capture_output=True, text=True, check=False
     )

@@ -19,31 +19,27 @@ import logging
 import mimetypes
 import time
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from importlib import resources
 from urllib.parse import quote
 
-import trio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from torrentfs.core.http_ranges import ByteRange, Unsatisfiable, parse_range
 from torrentfs.core.playlists import is_playable, m3u
 from torrentfs.core.tree import Node
 from torrentfs.core.url_paths import path_names
 from torrentfs.http import webdav
+from torrentfs.http.file_response import file_response
 from torrentfs.http.library_forms import LibraryForms
-from torrentfs.http.readers import HttpReader, HttpReaders
-from torrentfs.streaming.content import ReadTimeout
+from torrentfs.http.readers import HttpReaders
 from torrentfs.streaming.mount_content import MountContent, Tree, resolve
 
 log = logging.getLogger(__name__)
 
-# Bytes asked of a reader at once: fewer round trips than the kernel's 128 KiB.
-CHUNK_BYTES = 1 << 20
 RETRY_AFTER_S = 5
 FILES_PREFIX = "/files"
 DAV_PREFIX = "/dav"
@@ -51,10 +47,6 @@ PLAYLIST_PREFIX = "/playlist"
 DAV_ALLOW = "OPTIONS, GET, HEAD, PROPFIND"
 # What mimetypes does not know, players need.
 CONTENT_TYPES = {".mkv": "video/x-matroska", ".m2ts": "video/mp2t", ".flac": "audio/flac"}
-
-
-class ClientGone(Exception):
-    """The client disconnected before the response was sent whole."""
 
 
 class TreeAnswers:
@@ -88,11 +80,6 @@ class TreeAnswers:
 def content_type(name: str) -> str:
     suffix = "." + name.rpartition(".")[2].lower() if "." in name else ""
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def client_key(request: Request) -> tuple[str, str]:
-    host = request.client.host if request.client else ""
-    return host, request.headers.get("user-agent", "")
 
 
 def build_app(
@@ -174,7 +161,7 @@ async def _serve_path(request: Request, answers: TreeAnswers, readers: HttpReade
         return PlainTextResponse("not found\n", status_code=404)
     if node.is_dir:
         return _folder_page(request, tree, node)
-    return _file_response(request, answers, readers, node)
+    return file_response(request, answers.content, readers, node, answers.file_headers(node))
 
 
 def _metadata_awaited() -> Response:
@@ -183,136 +170,6 @@ def _metadata_awaited() -> Response:
         status_code=503,
         headers={"retry-after": str(RETRY_AFTER_S)},
     )
-
-
-def _file_response(
-    request: Request, answers: TreeAnswers, readers: HttpReaders, node: Node
-) -> Response:
-    assert node.file is not None
-    size = node.file.size
-    headers = answers.file_headers(node)
-    wanted: ByteRange | None
-    try:
-        wanted = parse_range(request.headers.get("range"), size)
-    except Unsatisfiable:
-        return Response(status_code=416, headers={**headers, "content-range": f"bytes */{size}"})
-    if wanted is not None and not _range_still_valid(request, headers):
-        wanted = None
-    if wanted is None:
-        start, length, status_code = 0, size, 200
-    else:
-        start, length, status_code = wanted.start, wanted.length, 206
-        headers["content-range"] = wanted.content_range(size)
-    headers["content-length"] = str(length)
-    if request.method == "HEAD" or length == 0:
-        # A HEAD starts nothing: the torrent is not read.
-        return Response(status_code=status_code, headers=headers)
-    return FileBody(answers.content, readers, client_key(request), node, start, length,
-                    status_code, headers)  # fmt: skip
-
-
-def _range_still_valid(request: Request, headers: dict[str, str]) -> bool:
-    """If-Range: the range holds only if the client's validator is this file's."""
-    validator = request.headers.get("if-range")
-    if validator is None:
-        return True
-    if validator.startswith(('"', 'W/"')):
-        return validator == headers["etag"]
-    try:
-        return (
-            parsedate_to_datetime(validator).timestamp()
-            >= parsedate_to_datetime(headers["last-modified"]).timestamp()
-        )
-    except (TypeError, ValueError):
-        return False
-
-
-class FileBody(Response):
-    """A file's bytes from its client's reader, sent as they come; the reader is let go
-    at once if the client disconnects."""
-
-    def __init__(
-        self,
-        content: MountContent,
-        readers: HttpReaders,
-        client: tuple[str, str],
-        node: Node,
-        start: int,
-        length: int,
-        status_code: int,
-        headers: dict[str, str],
-    ) -> None:
-        super().__init__(status_code=status_code, headers=headers)
-        self._content = content
-        self._readers = readers
-        self._client = client
-        self._node = node
-        self._start = start
-        self._length = length
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            async with self._readers.reading(self._client, self._node) as reader:
-                with reader.superseding() as request_scope:
-                    await self._respond(reader, scope, receive, send)
-                if request_scope.cancelled_caught:
-                    await self._superseded(scope, receive, send)
-                elif self._gone:
-                    # Leaving the reader this way closes it at once: nobody reads on.
-                    raise ClientGone
-        except ClientGone:
-            log.debug("%s went away while reading %s", self._client[0], self._node.name)
-
-    async def _respond(
-        self, reader: HttpReader, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        try:
-            first = await self._read(reader, self._start)
-        except ReadTimeout:
-            await PlainTextResponse("timed out waiting for pieces\n", 504)(scope, receive, send)
-            return
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._cancel_when_gone, receive, nursery.cancel_scope)
-            await send(
-                {"type": "http.response.start", "status": self.status_code,
-                 "headers": self.raw_headers}
-            )  # fmt: skip
-            self._started = True
-            await self._send_from(send, reader, first)
-            nursery.cancel_scope.cancel()
-
-    async def _superseded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A newer request of the same client for the same file took over its reader: a
-        player that seeks opens the new range before it drops the old one, and reads
-        served at both places would move the read-ahead window back and forth."""
-        log.debug("%s: a newer request took over reading %s", self._client[0], self._node.name)
-        if not self._started:
-            await PlainTextResponse("a newer request took over\n", 503)(scope, receive, send)
-        # A body begun is left unfinished: the server closes the connection.
-
-    _gone = False
-    _started = False
-
-    async def _cancel_when_gone(self, receive: Receive, scope: trio.CancelScope) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        self._gone = True
-        scope.cancel()
-
-    async def _read(self, reader: HttpReader, offset: int) -> bytes:
-        end = self._start + self._length
-        return await self._content.read(reader.handle, offset, min(CHUNK_BYTES, end - offset))
-
-    async def _send_from(self, send: Send, reader: HttpReader, first: bytes) -> None:
-        offset, data = self._start, first
-        end = self._start + self._length
-        while True:
-            offset += len(data)
-            more = offset < end and bool(data)
-            await send({"type": "http.response.body", "body": data, "more_body": more})
-            if not more:
-                return
-            data = await self._read(reader, offset)
 
 
 def _folder_page(request: Request, tree: Tree, node: Node) -> Response:

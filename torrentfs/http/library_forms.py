@@ -1,16 +1,16 @@
 """The page's forms on a library: add a magnet or a `.torrent`, remove a torrent. They do
 what `torrentfs add` and `remove` do: write or delete files in the watch folder."""
 
-import contextlib
 from pathlib import Path
 
+import trio
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from torrentfs.core.errors import UserError
 from torrentfs.core.status_schema import LibraryTorrentStatus
-from torrentfs.core.watch_folder import put_link, write_torrent
+from torrentfs.core.watch_folder import put_link, remove_files, write_torrent
 from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES
 from torrentfs.streaming.mount_content import MountContent
 
@@ -27,14 +27,16 @@ class LibraryForms:
             upload = form.get("torrent")
             try:
                 if isinstance(magnet, str) and magnet.strip():
-                    put_link(self._watch_folder, magnet.strip())
+                    await trio.to_thread.run_sync(put_link, self._watch_folder, magnet.strip())
                 elif isinstance(upload, UploadFile):
                     data = await upload.read(MAX_TORRENT_BYTES + 1)
                     if len(data) > MAX_TORRENT_BYTES:
                         raise UserError("that .torrent file is too large")
                     if not data.startswith(b"d"):
                         raise UserError("that file is not a .torrent (it is not bencoded)")
-                    write_torrent(self._watch_folder, upload.filename or "upload", data)
+                    await trio.to_thread.run_sync(
+                        write_torrent, self._watch_folder, upload.filename or "upload", data
+                    )
                 else:
                     raise UserError("give a magnet link or a .torrent file")
             except UserError as error:
@@ -49,8 +51,6 @@ class LibraryForms:
         torrents: list[LibraryTorrentStatus] = status.get("torrents", [])  # type: ignore[assignment]
         for torrent in torrents:
             if torrent["info_hash"] == wanted:
-                for file in torrent["files"]:
-                    with contextlib.suppress(FileNotFoundError):
-                        (self._watch_folder / file).unlink()
+                await trio.to_thread.run_sync(remove_files, self._watch_folder, torrent["files"])
                 return RedirectResponse("/", status_code=303)
         return PlainTextResponse("no such torrent\n", status_code=404)

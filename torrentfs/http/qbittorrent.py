@@ -10,33 +10,34 @@ torrent's, as the *arr require. The answers' fields and types follow what Sonarr
 `QBittorrentProxyV2` and `QBittorrent` read (see docs/usage.md, "Sonarr and Radarr").
 """
 
-import contextlib
-import os
-import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import trio
-from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from torrentfs.core.errors import UserError
-from torrentfs.core.library_tree import parent_folder
-from torrentfs.core.login_bans import LoginBans
 from torrentfs.core.status_schema import LibraryTorrentStatus
-from torrentfs.core.tree import Node
 from torrentfs.core.url_paths import path_names
-from torrentfs.core.watch_folder import put_link, write_torrent
+from torrentfs.core.watch_folder import move_files, remove_files
 from torrentfs.http.guard import SESSION_COOKIE
-from torrentfs.http.torrent_fetch import MAX_TORRENT_BYTES, FetchFailed, fetch_torrent
-from torrentfs.streaming.content import FETCHING_METADATA
-from torrentfs.streaming.library import Library
-from torrentfs.streaming.library_torrent import QUEUED_FOR_METADATA
-from torrentfs.streaming.mount_content import MountPlaces, Tree, resolve
+from torrentfs.http.qbittorrent_sessions import ApiSessions
+from torrentfs.http.qbittorrent_torrents import (
+    add_all,
+    category_of,
+    describe,
+    files_below,
+    subfolders,
+)
+from torrentfs.http.torrent_fetch import FetchFailed
+from torrentfs.streaming.mount_content import (
+    LibraryContent,
+    MountPlaces,
+    resolve,
+)
 
 API = "/api/v2"
 APP_VERSION = "v4.3.9"
@@ -44,44 +45,8 @@ APP_VERSION = "v4.3.9"
 # are its words (2.11 renamed them "stopped").
 WEBAPI_VERSION = "2.8.3"
 OK, FAILS = "Ok.", "Fails."
-# What qBittorrent reports as the ETA of a complete torrent.
-ETA_NEVER_S = 8640000
-METADATA_STATES = frozenset({FETCHING_METADATA, QUEUED_FOR_METADATA})
 MAX_FORM_FILES = 64
 MAX_FORM_FIELDS = 64
-
-
-class ApiSessions:
-    """Logged-in SID cookies, and the failed logins of each address."""
-
-    def __init__(
-        self, user: str, password: str | None, ban_s: float, loopback_open: bool = False
-    ) -> None:
-        self._user = user
-        self._password = password
-        self.loopback_open = loopback_open
-        self._sessions: set[str] = set()
-        self.bans = LoginBans(ban_s)
-
-    def login(self, address: str, user: str, password: str) -> str | None:
-        """A new SID, or None for wrong credentials (counted against `address`)."""
-        right = self._password is None or (
-            secrets.compare_digest(user.encode(), self._user.encode())
-            and secrets.compare_digest(password.encode(), self._password.encode())
-        )
-        if not right:
-            self.bans.failed(address, time.monotonic())
-            return None
-        self.bans.succeeded(address)
-        sid = secrets.token_urlsafe(24)
-        self._sessions.add(sid)
-        return sid
-
-    def valid(self, sid: str | None) -> bool:
-        return sid is not None and sid in self._sessions
-
-    def logout(self, sid: str | None) -> None:
-        self._sessions.discard(sid or "")
 
 
 def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route]:
@@ -115,7 +80,7 @@ def qbittorrent_routes(places: MountPlaces, sessions: ApiSessions) -> list[Route
 class _Api:
     def __init__(self, places: MountPlaces, sessions: ApiSessions) -> None:
         assert places.watch_folder is not None, "the API serves a library"
-        assert isinstance(places.content, Library)
+        assert isinstance(places.content, LibraryContent)
         self._content = places.content
         self._watch = places.watch_folder
         # Where the *arr are told files are: the symlink mirror, else the mount.
@@ -179,15 +144,15 @@ class _Api:
         hashes = _hashes(fields.get("hashes"))
         answer = []
         for torrent in self._torrents(hashes):
-            if category is None or _category(torrent) == category:
-                answer.append(self._describe(torrent))
+            if category is None or category_of(torrent) == category:
+                answer.append(describe(torrent, self._content.tree, self._base, self._started_s))
         return JSONResponse(answer)
 
     async def properties(self, request: Request) -> Response:
         torrent = self._one((await _fields(request)).get("hash"))
         if torrent is None:
             return PlainTextResponse("Not Found", status_code=404)
-        described = self._describe(torrent)
+        described = describe(torrent, self._content.tree, self._base, self._started_s)
         mount: dict[str, Any] = dict(torrent["status"] or {})
         return JSONResponse(
             {
@@ -221,7 +186,7 @@ class _Api:
         top = torrent["folder"].rpartition("/")[2]
         answer = []
         if tree is not None and folder is not None:
-            for index, (relative, node) in enumerate(_files_below(tree, folder, [top])):
+            for index, (relative, node) in enumerate(files_below(tree, folder, [top])):
                 assert node.file is not None
                 answer.append(
                     {"index": index, "name": "/".join(relative), "size": node.file.size,
@@ -234,7 +199,7 @@ class _Api:
         async with request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS) as form:
             try:
                 folder = self._category_folder(str(form.get("category", "")))
-                added = await self._add_all(form, folder)
+                added = await add_all(form, folder)
             except (UserError, FetchFailed, OSError):
                 return PlainTextResponse(FAILS)
         return PlainTextResponse(OK if added else FAILS)
@@ -242,17 +207,15 @@ class _Api:
     async def delete(self, request: Request) -> Response:
         async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
             hashes = _hashes(str(form.get("hashes", "")))
-        for torrent in self._torrents(hashes):
-            for file in torrent["files"]:
-                with contextlib.suppress(FileNotFoundError):
-                    (self._watch / file).unlink()
+        files = [file for torrent in self._torrents(hashes) for file in torrent["files"]]
+        await trio.to_thread.run_sync(remove_files, self._watch, files)
         return PlainTextResponse("")
 
     async def categories(self, request: Request) -> Response:
         return JSONResponse(
             {
                 name: {"name": name, "savePath": str(self._base / name)}
-                for name in _subfolders(self._watch)
+                for name in await trio.to_thread.run_sync(subfolders, self._watch)
             }
         )
 
@@ -262,7 +225,8 @@ class _Api:
         try:
             if not name:
                 raise UserError("no category")
-            self._category_folder(name).mkdir(parents=True, exist_ok=True)
+            folder = self._category_folder(name)
+            await trio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
         except (UserError, OSError):
             return PlainTextResponse("Invalid category name", status_code=400)
         return PlainTextResponse("")
@@ -275,12 +239,10 @@ class _Api:
             folder = self._category_folder(category)
         except UserError:
             return PlainTextResponse("Incorrect category name", status_code=409)
-        if category and not folder.is_dir():
+        if category and not await trio.to_thread.run_sync(folder.is_dir):
             return PlainTextResponse("Incorrect category name", status_code=409)
-        for torrent in self._torrents(hashes):
-            for file in torrent["files"]:
-                with contextlib.suppress(OSError):
-                    os.rename(self._watch / file, folder / Path(file).name)
+        files = [file for torrent in self._torrents(hashes) for file in torrent["files"]]
+        await trio.to_thread.run_sync(move_files, self._watch, files, folder)
         return PlainTextResponse("")
 
     async def accept(self, request: Request) -> Response:
@@ -303,84 +265,11 @@ class _Api:
     def _one(self, text: str | None) -> LibraryTorrentStatus | None:
         return self._content.torrent_status((text or "").strip().lower())
 
-    def _describe(self, torrent: LibraryTorrentStatus) -> dict[str, Any]:
-        mount: dict[str, Any] = dict(torrent["status"] or {})
-        known = torrent["state"] not in METADATA_STATES
-        category = _category(torrent)
-        tree = self._content.tree
-        folder = resolve(tree, torrent["folder"]) if tree is not None and known else None
-        size = (
-            sum(n.file.size for _, n in _files_below(tree, folder, []) if n.file)
-            if tree is not None and folder is not None
-            else 0
-        )
-        in_swarm = torrent["status"] is not None
-        return {
-            "hash": torrent["info_hash"],
-            "name": torrent["folder"].rpartition("/")[2],
-            "size": size,
-            "total_size": size,
-            "progress": 1 if known else 0,
-            "eta": ETA_NEVER_S,
-            "state": ("uploading" if in_swarm else "stalledUP") if known else "metaDL",
-            "category": category,
-            "tags": "",
-            "save_path": str(self._base / category) if category else str(self._base),
-            "content_path": str(self._base / torrent["folder"]),
-            "ratio": 0,
-            "ratio_limit": -2,
-            "seeding_time": 0,
-            "seeding_time_limit": -2,
-            "inactive_seeding_time_limit": -2,
-            "added_on": self._started_s,
-            "completion_on": self._started_s if known else -1,
-            "amount_left": 0 if known else size,
-            "downloaded": 0,
-            "uploaded": 0,
-            "dlspeed": mount.get("download_rate", 0),
-            "upspeed": mount.get("upload_rate", 0),
-            "num_seeds": mount.get("peers", 0),
-            "num_leechs": 0,
-            "priority": 0,
-            "force_start": False,
-            "auto_tmm": False,
-        }
-
     def _category_folder(self, category: str) -> Path:
         names = path_names(category.strip())
         if names is None or any(name.startswith(".") for name in names):
             raise UserError(f"{category!r} is not a category name")
         return self._watch.joinpath(*names)
-
-    async def _add_all(self, form: FormData, folder: Path) -> int:
-        """Every link and upload of the form into `folder`; how many. Raises on the first
-        that fails (what came before it stays: each is whole on its own)."""
-        added = 0
-        folder.mkdir(parents=True, exist_ok=True)
-        for line in str(form.get("urls", "")).splitlines():
-            url = line.strip()
-            if not url:
-                continue
-            if url.startswith(("http://", "https://")):
-                fetched = await fetch_torrent(url)
-                if fetched.magnet is not None:
-                    put_link(folder, fetched.magnet)
-                else:
-                    assert fetched.torrent is not None
-                    name = Path(url.split("?")[0]).name or "download"
-                    write_torrent(folder, name, fetched.torrent)
-            else:
-                put_link(folder, url)
-            added += 1
-        for upload in form.getlist("torrents"):
-            if isinstance(upload, UploadFile):
-                data = await upload.read(MAX_TORRENT_BYTES + 1)
-                if len(data) > MAX_TORRENT_BYTES or not data.startswith(b"d"):
-                    raise UserError("not a .torrent")
-                write_torrent(folder, upload.filename or "upload", data)
-                added += 1
-        await trio.lowlevel.checkpoint()
-        return added
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -397,24 +286,3 @@ def _hashes(text: str | None) -> set[str] | None:
     if text is None or text.strip().lower() == "all":
         return None
     return {part.strip().lower() for part in text.split("|") if part.strip()}
-
-
-def _category(torrent: LibraryTorrentStatus) -> str:
-    return parent_folder(torrent["files"][0]) if torrent["files"] else ""
-
-
-def _files_below(tree: Tree, node: Node, prefix: list[str]) -> Iterator[tuple[list[str], Node]]:
-    for child in tree.children(node.inode):
-        if child.is_dir:
-            yield from _files_below(tree, child, [*prefix, child.name])
-        else:
-            yield [*prefix, child.name], child
-
-
-def _subfolders(folder: Path) -> list[str]:
-    found = []
-    for current, folders, _ in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        for name in folders:
-            found.append(os.path.relpath(os.path.join(current, name), folder))
-    return found

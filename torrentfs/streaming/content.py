@@ -21,13 +21,13 @@ from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
 from torrentfs.streaming.fetcher import PieceFetcher, PieceRequester
 from torrentfs.streaming.idle import Activity, IdleWatch
+from torrentfs.streaming.mount_content import FETCHING_METADATA, MetadataTimeout, ReadTimeout
 from torrentfs.streaming.reader import FileReader, Walk
 
 log = logging.getLogger(__name__)
 
 STARTUP_OWNER = "startup"
-# States of the status beyond the idle watch's activities.
-FETCHING_METADATA = "fetching metadata"
+# States of the status beyond the idle watch's activities (and FETCHING_METADATA).
 # A single mount fetching the first window of its largest file before anyone reads.
 WARMING_UP = "warming up"
 
@@ -53,14 +53,6 @@ class TorrentEngine(PieceRequester, Protocol):
     def disconnect(self) -> None: ...
 
     def wake(self) -> None: ...
-
-
-class MetadataTimeout(Exception):
-    """The torrent's metadata did not arrive within the configured time."""
-
-
-class ReadTimeout(Exception):
-    """A read waited longer than --read-timeout for its pieces."""
 
 
 @dataclass(frozen=True)

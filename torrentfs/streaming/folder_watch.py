@@ -157,11 +157,13 @@ async def follow(
                 else:
                     await trio.sleep_forever()
             if paths is not None:
+                # Folders are listed on a worker thread: a slow disk must not hold up FUSE.
                 for path in sorted(paths):
-                    apply(changes(below(seen, path), _update(seen, path, rescan(folder, path))))
+                    now = await trio.to_thread.run_sync(rescan, folder, path)
+                    apply(changes(below(seen, path), _update(seen, path, now)))
                 continue
             try:
-                now = scan(folder)
+                now = await trio.to_thread.run_sync(scan, folder)
             except OSError as error:
                 # Once, not at every scan; what it lists stays listed meanwhile.
                 if not unreadable:

@@ -14,8 +14,6 @@ then. A file moved to another subfolder moves its torrent's folder.
 """
 
 import logging
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
@@ -37,39 +35,15 @@ from torrentfs.streaming.content import TorrentContent
 from torrentfs.streaming.folder_watch import follow
 from torrentfs.streaming.library_torrent import (
     QUEUED_FOR_METADATA,
-    LibraryTorrent,
+    LibraryEntry,
     TorrentSession,
     folder_name,
     state,
 )
+from torrentfs.streaming.metadata_queue import MetadataQueue
 from torrentfs.streaming.symlinks import SymlinkMirror
-from torrentfs.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
-
-# While magnets wait for a place in the swarm: how often to look whether one freed up (a
-# torrent leaving takes a round trip to libtorrent).
-METADATA_QUEUE_CHECK_S = 0.25
-
-
-@dataclass(eq=False)
-class _Entry:
-    number: int
-    torrent: LibraryTorrent
-    content: TorrentContent
-    files: set[str]
-    started: bool = False
-    queued: bool = False
-    # Trio time of the last open or close of one of its files.
-    last_used: float = 0.0
-    removed: bool = False
-    open_handles: set[int] = field(default_factory=set)
-    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-
-    @property
-    def in_swarm(self) -> bool:
-        """Started and in the session now (not out of it until read again)."""
-        return self.started and self.torrent.in_session
 
 
 class Library:
@@ -95,20 +69,21 @@ class Library:
         self._session = session
         self._settings = settings
         self.tree = LibraryTree()
-        self._entries: dict[int, _Entry] = {}
-        self._by_hash: dict[str, _Entry] = {}
-        self._by_file: dict[str, _Entry] = {}
+        self._entries: dict[int, LibraryEntry] = {}
+        self._by_hash: dict[str, LibraryEntry] = {}
+        self._by_file: dict[str, LibraryEntry] = {}
         self._rejected: dict[str, str] = {}
-        self._handles: dict[int, tuple[_Entry, int]] = {}
+        self._handles: dict[int, tuple[LibraryEntry, int]] = {}
         self._next_number = 1
         self._next_handle = 1
         self._seen: dict[str, Stamp] = {}
         self._nursery: trio.Nursery | None = None
         # Magnets waiting for a place in the swarm to fetch their metadata, in turn.
-        self._metadata_queue: deque[_Entry] = deque()
-        self._queue_moved = Wakeup()
+        self._metadata_queue = MetadataQueue(
+            settings.max_active_torrents, self._in_swarm_count, self._start
+        )
         # Torrents started and maybe in the swarm (the rest cost nothing to count).
-        self._started: set[_Entry] = set()
+        self._started: set[LibraryEntry] = set()
         try:
             self._seen = scan(watch_folder)
         except OSError as error:
@@ -125,8 +100,8 @@ class Library:
             self._nursery = nursery
             for entry in list(self._entries.values()):
                 if entry.torrent.layout is None:
-                    self._wants_metadata(entry)
-            nursery.start_soon(self._fetch_metadata_in_turn)
+                    self._metadata_queue.add(entry)
+            nursery.start_soon(self._metadata_queue.run)
             await follow(self.watch_folder, self._seen, self._apply)
 
     layout: TorrentLayout | None = None
@@ -196,7 +171,7 @@ class Library:
         entry = self._by_hash.get(info_hash)
         return None if entry is None or entry.removed else self._entry_status(entry)
 
-    def _entry_status(self, entry: _Entry) -> LibraryTorrentStatus:
+    def _entry_status(self, entry: LibraryEntry) -> LibraryTorrentStatus:
         return LibraryTorrentStatus(
             folder=self.tree.path_of(entry.number) or "",
             files=sorted(entry.files),
@@ -207,7 +182,7 @@ class Library:
 
     # The watch folder
 
-    def _state(self, entry: _Entry) -> str:
+    def _state(self, entry: LibraryEntry) -> str:
         if entry.queued:
             return QUEUED_FOR_METADATA
         reading = bool(entry.open_handles) or entry.content.read_lately
@@ -245,7 +220,7 @@ class Library:
             self._rejected[name] = str(error)
             return
         content = TorrentContent(torrent, self._settings, self._store_budget, preload_head=False)
-        entry = _Entry(self._next_number, torrent, content, {name})
+        entry = LibraryEntry(self._next_number, torrent, content, {name})
         self._next_number += 1
         self._entries[entry.number] = entry
         self._by_hash[torrent.info_hash] = entry
@@ -265,7 +240,7 @@ class Library:
         if layout is None and self._nursery is not None:
             # Its files are unknown until peers send the metadata (magnets found at
             # start are queued by `run`).
-            self._wants_metadata(entry)
+            self._metadata_queue.add(entry)
 
     def _file_gone(self, name: str) -> None:
         self._rejected.pop(name, None)
@@ -284,7 +259,7 @@ class Library:
         if not entry.open_handles:
             self._close(entry)
 
-    def _follow_its_file(self, entry: _Entry) -> None:
+    def _follow_its_file(self, entry: LibraryEntry) -> None:
         """Show the torrent in the subfolder of the file naming it (the first, if several)."""
         folder = parent_folder(min(entry.files))
         if self.tree.place_of(entry.number) != folder:
@@ -293,44 +268,20 @@ class Library:
             self._show_links(entry)
             log.info("moved to %s", self.tree.path_of(entry.number))
 
-    def _show_links(self, entry: _Entry) -> None:
-        tree = self.tree.tree_of(entry.number)
-        path = self.tree.path_of(entry.number)
-        if self._links is not None and tree is not None and path is not None:
-            self._links.show(path, tree)
+    def _show_links(self, entry: LibraryEntry) -> None:
+        if self._links is not None:
+            self._links.show_torrent(self.tree, entry.number)
 
-    def _hide_links(self, entry: _Entry) -> None:
-        path = self.tree.path_of(entry.number)
-        if self._links is not None and path is not None:
-            self._links.hide(path)
+    def _hide_links(self, entry: LibraryEntry) -> None:
+        if self._links is not None:
+            self._links.hide_torrent(self.tree, entry.number)
 
     # Starting and closing torrents
-
-    def _wants_metadata(self, entry: _Entry) -> None:
-        """Queue a magnet for its metadata; it joins the swarm when a place is free."""
-        entry.queued = True
-        self._metadata_queue.append(entry)
-        self._queue_moved.set()
-
-    async def _fetch_metadata_in_turn(self) -> None:
-        """Start queued magnets while fewer than --max-active torrents are in the swarm."""
-        while True:
-            await self._queue_moved.wait()
-            while self._metadata_queue:
-                room = self._settings.max_active_torrents - self._in_swarm_count()
-                while room > 0 and self._metadata_queue:
-                    entry = self._metadata_queue.popleft()
-                    entry.queued = False
-                    if not entry.removed:
-                        self._start(entry)
-                        room -= 1
-                if self._metadata_queue:
-                    await trio.sleep(METADATA_QUEUE_CHECK_S)
 
     def _in_swarm_count(self) -> int:
         return sum(1 for entry in self._started if entry.in_swarm)
 
-    def _make_room(self, coming: _Entry) -> None:
+    def _make_room(self, coming: LibraryEntry) -> None:
         """Keep the torrents in the session under --max-active: send out the one used
         longest ago with no file open, if there are too many."""
         active = [e for e in self._started if e is not coming and e.in_swarm]
@@ -340,7 +291,7 @@ class Library:
             if entry.content.disconnect_now():
                 log.info("%s leaves the swarm: --max-active", self.tree.folder_name(entry.number))
 
-    def _start(self, entry: _Entry) -> None:
+    def _start(self, entry: LibraryEntry) -> None:
         """Add the torrent to the session and run its content (from `run` on)."""
         if entry.started:
             return
@@ -351,7 +302,7 @@ class Library:
         entry.torrent.start(entry.content)
         self._nursery.start_soon(self._content_and_tree, entry)
 
-    async def _content_and_tree(self, entry: _Entry) -> None:
+    async def _content_and_tree(self, entry: LibraryEntry) -> None:
         with entry.scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(entry.content.run)
@@ -373,9 +324,9 @@ class Library:
                             "%s has its metadata; out of the swarm until read",
                             self.tree.path_of(entry.number),
                         )
-                        self._queue_moved.set()
+                        self._metadata_queue.place_freed()
 
-    def _close(self, entry: _Entry) -> None:
+    def _close(self, entry: LibraryEntry) -> None:
         self._started.discard(entry)
         entry.scope.cancel()
         entry.content.close()

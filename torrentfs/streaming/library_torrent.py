@@ -1,12 +1,16 @@
 """What a library needs of its torrents and their session, and how it names and describes
 a torrent (pure, but for the protocols' types)."""
 
+from dataclasses import dataclass, field
 from typing import Protocol
+
+import trio
 
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.source import Source
 from torrentfs.core.watch_folder import MAGNET_SUFFIX
-from torrentfs.streaming.content import FETCHING_METADATA, TorrentContent, TorrentEngine
+from torrentfs.streaming.content import TorrentContent, TorrentEngine
+from torrentfs.streaming.mount_content import FETCHING_METADATA
 
 # A torrent's state as `status` shows it: out of the swarm or idle in it; reading (a file
 # open, or read within --idle-timeout); out of it for a moment to drop pieces; a magnet in
@@ -59,3 +63,25 @@ def state(torrent: LibraryTorrent, started: bool, in_swarm: bool, reading: bool)
     if started and torrent.layout is None:
         return FETCHING_METADATA
     return READING if in_swarm and reading else IDLE
+
+
+@dataclass(eq=False)
+class LibraryEntry:
+    """A library's record of one of its torrents: its number, files, content and use."""
+
+    number: int
+    torrent: LibraryTorrent
+    content: TorrentContent
+    files: set[str]
+    started: bool = False
+    queued: bool = False
+    # Trio time of the last open or close of one of its files.
+    last_used: float = 0.0
+    removed: bool = False
+    open_handles: set[int] = field(default_factory=set)
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+    @property
+    def in_swarm(self) -> bool:
+        """Started and in the session now (not out of it until read again)."""
+        return self.started and self.torrent.in_session

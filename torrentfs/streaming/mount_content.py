@@ -5,10 +5,10 @@ calls and decides no streaming policy of its own."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from torrentfs.core.layout import TorrentLayout
-from torrentfs.core.status_schema import LibraryStatus, MountStatus
+from torrentfs.core.status_schema import LibraryStatus, LibraryTorrentStatus, MountStatus
 from torrentfs.core.tree import ROOT_INODE, Node
 from torrentfs.core.url_paths import path_names
 
@@ -21,6 +21,18 @@ class Tree(Protocol):
     def children(self, inode: int) -> list[Node]: ...
 
     def __len__(self) -> int: ...
+
+
+# A torrent's state while its metadata is on its way (statuses the faces show).
+FETCHING_METADATA = "fetching metadata"
+
+
+class MetadataTimeout(Exception):
+    """The torrent's metadata did not arrive within the configured time."""
+
+
+class ReadTimeout(Exception):
+    """A read waited longer than --read-timeout for its pieces."""
 
 
 class MountContent(Protocol):
@@ -47,6 +59,16 @@ class MountContent(Protocol):
     def file_progress(self, node: Node) -> float: ...
 
     def status(self) -> MountStatus | LibraryStatus: ...
+
+
+@runtime_checkable
+class LibraryContent(MountContent, Protocol):
+    """A library's content: its status, and one torrent's found by its info-hash (the
+    *arr's API)."""
+
+    def status(self) -> LibraryStatus: ...
+
+    def torrent_status(self, info_hash: str) -> LibraryTorrentStatus | None: ...
 
 
 def resolve(tree: Tree, path: str) -> Node | None:

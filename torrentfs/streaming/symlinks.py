@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from torrentfs.core.library_tree import LibraryTree
 from torrentfs.core.tree import FileTree
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,18 @@ class SymlinkMirror:
         self.root = root
         self._mountpoint = mountpoint.resolve()
         root.mkdir(parents=True, exist_ok=True)
+
+    def show_torrent(self, library: LibraryTree, number: int) -> None:
+        """Links for the files of torrent `number` where the library shows it, once its
+        files are known."""
+        tree, path = library.tree_of(number), library.path_of(number)
+        if tree is not None and path is not None:
+            self.show(path, tree)
+
+    def hide_torrent(self, library: LibraryTree, number: int) -> None:
+        path = library.path_of(number)
+        if path is not None:
+            self.hide(path)
 
     def show(self, path: str, tree: FileTree) -> None:
         """Links for the files of the torrent shown at `path` in the mount."""
