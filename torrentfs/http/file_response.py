@@ -17,7 +17,10 @@ from torrentfs.streaming.mount_content import MountContent, ReadTimeout
 
 log = logging.getLogger(__name__)
 
-# Bytes asked of a reader at once: fewer round trips than the kernel's 128 KiB.
+# Bytes asked of a reader at once grow from the first to the largest: a response's first
+# bytes (a seek's) go out as soon as the piece they are in has come, instead of waiting
+# for the next piece too; a long read is asked for in big chunks, for fewer round trips.
+FIRST_CHUNK_BYTES = 64 << 10
 CHUNK_BYTES = 1 << 20
 
 
@@ -151,7 +154,9 @@ class FileBody(Response):
 
     async def _read(self, reader: HttpReader, offset: int) -> bytes:
         end = self._start + self._length
-        return await self._content.read(reader.handle, offset, min(CHUNK_BYTES, end - offset))
+        # Each chunk twice the bytes sent so far, from FIRST_CHUNK_BYTES up to CHUNK_BYTES.
+        chunk = min(max(FIRST_CHUNK_BYTES, 2 * (offset - self._start)), CHUNK_BYTES)
+        return await self._content.read(reader.handle, offset, min(chunk, end - offset))
 
     async def _send_from(self, send: Send, reader: HttpReader, first: bytes) -> None:
         offset, data = self._start, first
