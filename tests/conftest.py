@@ -16,6 +16,8 @@ from tests.helpers import SEEDER_ADDRESS, SampleTorrent
 from torrentfs_tools.loopback import MountProcess, Seeder, make_torrent
 
 SMALL_PIECE = 64 << 10
+# Of a mount's log, shown under a failed test.
+MOUNT_LOG_LINES = 40
 
 
 def _random_bytes(seed: int, size: int) -> bytes:
@@ -113,4 +115,7 @@ def mount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     yield start
     for process in mounts:
         process.close()
+        # Shown only when the test failed: what the mount said up to then.
+        print(f"--- {process.mountpoint.name}: the last lines torrentfs logged ---")
+        print("\n".join(process.log_text().splitlines()[-MOUNT_LOG_LINES:]))
         assert not os.path.ismount(process.mountpoint)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 
+import libtorrent as lt
 import trio
 
 from tests.helpers import SEEDER_ADDRESS, SampleTorrent, loopback_network
@@ -16,7 +17,7 @@ from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.source import parse_source
 from torrentfs.engine.lifecycle import TorrentState
 from torrentfs.engine.session import Session
-from torrentfs.engine.storage import Storage
+from torrentfs.engine.storage import RESUME_FILE_NAME, Storage, disk_cache_root
 from torrentfs.engine.torrent import Torrent
 from torrentfs_tools.loopback import Seeder, magnet_for
 
@@ -75,13 +76,15 @@ def _storage(mode: StorageMode = StorageMode.MEMORY) -> Iterator[Storage]:
 
 @contextlib.contextmanager
 def _seeded_torrent(
-    sample: SampleTorrent, files_budget_bytes: int | None = None
+    sample: SampleTorrent,
+    files_budget_bytes: int | None = None,
+    mode: StorageMode = StorageMode.MEMORY,
 ) -> Iterator[tuple[Session, Torrent]]:
     """`sample`'s .torrent in a session that knows one loopback seeder of it."""
     with (
         Seeder(sample.data, sample.parent, SEEDER_ADDRESS) as seeder,
         Session(loopback_network(seeder.endpoint)) as session,
-        _storage() as storage,
+        _storage(mode) as storage,
     ):
         source = parse_source(str(sample.torrent_path))
         yield session, session.add_torrent(source, storage, files_budget_bytes=files_budget_bytes)
@@ -178,6 +181,36 @@ def test_forgotten_pieces_leave_libtorrent_and_requests_made_meanwhile_are_kept(
 
         _run(session, scenario)
     assert consumer.arrived[50] == _piece_of(single_file, 50)
+
+
+def test_resume_data_taken_just_after_a_rejoin_still_claims_every_piece_held(
+    single_file, tmp_path, monkeypatch
+):
+    """Rejoins back to back: the next one asks for resume data the moment the torrent is
+    added back. Asked before libtorrent has checked it, resume data claims no piece at
+    all, and a torrent added from it checks every file, dialing nobody (a 1 TiB torrent
+    read a few pieces, then sat checking for minutes); in disk mode it is also what a
+    restart starts from.
+
+    Failed before the fix in 4 runs of 4 (2 of 4 with twelve rejoins).
+    """
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    consumer = _Consumer()
+    held = list(range(10))
+    with _seeded_torrent(single_file, mode=StorageMode.DISK) as (session, torrent):
+        resume_file = disk_cache_root() / torrent.info_hash / RESUME_FILE_NAME
+
+        async def scenario() -> None:
+            torrent.start(consumer)
+            for piece in held:
+                await consumer.piece(torrent, piece)
+            for _ in range(30):
+                assert await torrent.drop_pieces([])
+                recorded = resume_file.read_bytes()
+                claimed = lt.read_resume_data(recorded).have_pieces
+                assert [piece for piece, have in enumerate(claimed) if have] == held
+
+        _run(session, scenario)
 
 
 def test_a_forget_while_nothing_is_wanted_never_strands_the_next_piece(single_file):

@@ -282,7 +282,8 @@ class MountProcess(Closing):
         return time.monotonic() - self.started_at
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self._log_path.read_text(errors="replace")
 
     def unmount(self) -> int:

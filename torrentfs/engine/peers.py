@@ -16,6 +16,7 @@ import trio
 
 from torrentfs.core.peer_clients import forgives_interest_flicker
 from torrentfs.engine.settings import ALONE_REJOIN_S, PEER_RETRY_INTERVAL_S
+from torrentfs.engine.status import CHECKING_STATES
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,10 @@ class TorrentPeers:
         liar's pieces still fail their hash and never reach a read.
         """
         status = handle.status()
-        if status.num_peers or (status.has_metadata and status.is_finished):
+        # A torrent checking its files dials nobody, and adding it again would
+        # start the check over.
+        busy = status.num_peers or status.state in CHECKING_STATES
+        if busy or (status.has_metadata and status.is_finished):
             self._dialing = False
             self._alone_since = None
             return False

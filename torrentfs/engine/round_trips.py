@@ -10,6 +10,7 @@ import libtorrent as lt
 import trio
 
 from torrentfs.engine.settings import ALERT_TIMEOUT_S
+from torrentfs.engine.status import CHECKING_STATES
 from torrentfs.engine.storage import Storage
 from torrentfs.wakeup import Wakeup
 
@@ -27,6 +28,7 @@ class ResumeData:
         self._storage = storage
         self.lock = trio.Lock()
         self._saved = Wakeup()
+        self._checked = Wakeup()
         self._data: bytes | None = None
 
     async def fetch(self, handle: lt.torrent_handle) -> lt.add_torrent_params | None:
@@ -34,6 +36,9 @@ class ResumeData:
 
         Hold `lock` around this.
         """
+        if not await self._checked_at_most(handle, ALERT_TIMEOUT_S):
+            log.debug("no resume data asked for: the torrent is still checking its files")
+            return None
         self._saved.clear()
         self._data = None
         handle.save_resume_data(lt.torrent_handle.save_info_dict)
@@ -51,6 +56,20 @@ class ResumeData:
         # On a worker thread: written whole (fsync), it must not hold up FUSE's answers.
         if self._storage.keeps_resume_data:
             await trio.to_thread.run_sync(self._storage.save_resume_data, data)
+
+    def checked(self) -> None:
+        """libtorrent has checked the torrent's resume data or files (torrent_checked_alert)."""
+        self._checked.set()
+
+    async def _checked_at_most(self, handle: lt.torrent_handle, timeout_s: float) -> bool:
+        # Resume data asked for before the check ends claims no piece at all (measured:
+        # an empty piece list), and the torrent added back from it checks every file:
+        # a 1 TiB torrent read a few pieces then sat checking for minutes, no peer dialed.
+        deadline = trio.current_time() + timeout_s
+        while handle.status().state in CHECKING_STATES:
+            if not await self._checked.wait_at_most(deadline - trio.current_time()):
+                return False
+        return True
 
     def arrived(self, alert: lt.save_resume_data_alert) -> None:
         # Serialised at once: the alert's params die with the next pop_alerts.

@@ -10,6 +10,10 @@ from torrentfs.core.status_schema import PeerRequests, TorrentStatus
 # A block's state in `get_download_queue`: asked of a peer, not received.
 BLOCK_REQUESTED = 1
 
+# libtorrent checking a torrent's resume data, or every piece of its files: it
+# dials no peer meanwhile, and its resume data claims no piece yet.
+CHECKING_STATES = (lt.torrent_status.checking_resume_data, lt.torrent_status.checking_files)
+
 
 def status_of(
     handle: lt.torrent_handle, info_hash: str, has_metadata: bool, listen_port: int

@@ -139,6 +139,8 @@ class Torrent(SessionMembership):
             self._resume.arrived(alert)
         elif isinstance(alert, lt.torrent_removed_alert):
             self._removal.confirmed()
+        elif isinstance(alert, lt.torrent_checked_alert):
+            self._resume.checked()
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             self._resume.failed(alert)
         elif isinstance(alert, lt.peer_ban_alert):
