@@ -59,6 +59,15 @@ def test_pieces_due_never_count_for_more_than_a_quarter_of_the_budget():
     assert files.over_budget(due=range(10, 60))
 
 
+def test_a_sixteenth_of_the_budget_is_kept_free_for_what_lands_during_a_forget():
+    files = WorkingFiles(budget_bytes=1600)
+    files.add(0, 1500)
+    assert not files.over_budget()
+    files.add(1, 1)
+    # Nothing due, yet what lands while the forget waits on libtorrent must fit.
+    assert files.over_budget()
+
+
 def _settings(cache: str, mode: StorageMode, readahead_max: str = "64M") -> Settings:
     return Settings(
         cache_bytes=parse_size(cache),
