@@ -6,6 +6,7 @@ clients that go away or never speak).
 Every server binds 127.0.0.x; every request goes there.
 """
 
+import concurrent.futures
 import http.client
 import json
 import os
@@ -180,6 +181,28 @@ def test_a_client_that_goes_away_frees_its_reader_and_a_silent_one_is_closed(sin
     assert "Traceback" not in mounted.log_text()
 
 
+def test_a_client_stuck_in_its_headers_is_closed_and_a_long_response_is_not_cut(single_file, mount):
+    """No read timeout cuts a response (a client sends nothing while one streams to it,
+    and with one every response stopped after --http-timeout); a client that never
+    finishes its request's headers is closed all the same."""
+    port = free_port(HOST)
+    original = single_file.root.read_bytes()
+    with Seeder(single_file.data, single_file.parent, upload_rate_limit=2_000_000) as seeder:
+        mounted = mount(
+            single_file.torrent_path, "--peer", seeder.peer, "--http", str(port),
+            "--http-timeout", "2s",
+        )  # fmt: skip
+        stuck = socket.create_connection((HOST, port))
+        stuck.sendall(b"GET /files/movie.bin HTTP/1.1\r\nHost: x\r\n")
+        # About 10 s at the seeder's rate: five times --http-timeout.
+        assert _request(port, "GET", "/files/movie.bin")[2] == original
+        stuck.settimeout(WITHIN_S)
+        assert stuck.recv(1) == b""
+        stuck.close()
+        assert mounted.unmount() == 0
+    assert "Traceback" not in mounted.log_text()
+
+
 def test_connections_closed_by_their_clients_free_their_descriptors(single_file, mount):
     """Long before the keep-alive time (60 s here) that Hypercorn waited out."""
     port = free_port(HOST)
@@ -199,26 +222,38 @@ def test_connections_closed_by_their_clients_free_their_descriptors(single_file,
         assert mounted.unmount() == 0
 
 
-def test_a_players_new_range_takes_over_from_its_old_one(single_file, mount):
-    """A player that seeks opens the new range before it drops the old: the old one ends,
-    so that the client's one reader reads at the new place only, and the new bytes are
-    right."""
+def test_requests_of_one_client_at_once_each_read_on_to_their_last_byte(single_file, mount):
+    """A player that seeks opens the new range before it drops the old; a downloader
+    reads several ranges at once; two people behind one proxy look like one client.
+    Each request reads on with a reader of its own, every byte right.
+
+    Failed before the fix (a newer request of the same client and file took the reader
+    over and ended the older responses: 1 of 50 bench clients got its whole range)."""
     port = free_port(HOST)
     original = single_file.root.read_bytes()
-    with Seeder(single_file.data, single_file.parent, upload_rate_limit=200_000) as seeder:
+    ranges = [(offset << 20, (offset << 20) + 999_999) for offset in (2, 9, 5, 14)]
+    with Seeder(single_file.data, single_file.parent, upload_rate_limit=400_000) as seeder:
         mounted = mount(single_file.torrent_path, "--peer", seeder.peer, "--http", str(port))
-        old = socket.create_connection((HOST, port))
-        old.sendall(b"GET /files/movie.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert old.recv(65536).startswith(b"HTTP/1.1 200")
-        seek_to = 10 << 20
-        status, _, body = _request(
-            port, "GET", "/files/movie.bin", {"Range": f"bytes={seek_to}-{seek_to + 99_999}"}
-        )
-        assert status == 206 and body == original[seek_to : seek_to + 100_000]
-        old.settimeout(WITHIN_S)
-        while old.recv(65536):
-            pass  # the old response ends: the server closes it
-        old.close()
+        player = socket.create_connection((HOST, port))
+        player.sendall(b"GET /files/movie.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = player.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        with concurrent.futures.ThreadPoolExecutor(len(ranges)) as pool:
+            answers = list(pool.map(
+                lambda span: _request(
+                    port, "GET", "/files/movie.bin", {"Range": "bytes={}-{}".format(*span)}
+                ),
+                ranges,
+            ))  # fmt: skip
+        for (start, end), (status, _, body) in zip(ranges, answers, strict=True):
+            assert status == 206 and body == original[start : end + 1]
+        # The first request read on all along, to its last byte.
+        received = first.split(b"\r\n\r\n", 1)[1]
+        player.settimeout(WITHIN_S)
+        while len(received) < len(original) and (more := player.recv(1 << 20)):
+            received += more
+        assert received == original
+        player.close()
         assert mounted.unmount() == 0
     assert "Traceback" not in mounted.log_text()
 

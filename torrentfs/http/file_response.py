@@ -1,6 +1,5 @@
 """A file's bytes as an HTTP response: ranges and validators, and the body read from the
-client's reader as it goes out (`FileBody`), let go when the client leaves or a newer
-request of the same client takes the reader over."""
+client's reader as it goes out (`FileBody`), let go when the client leaves."""
 
 import logging
 from email.utils import parsedate_to_datetime
@@ -106,11 +105,8 @@ class FileBody(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             async with self._readers.reading(self._client, self._node) as reader:
-                with reader.superseding() as request_scope:
-                    await self._respond(reader, scope, receive, send)
-                if request_scope.cancelled_caught:
-                    await self._superseded(scope, receive, send)
-                elif self._gone:
+                await self._respond(reader, scope, receive, send)
+                if self._gone:
                     # Leaving the reader this way closes it at once: nobody reads on.
                     raise ClientGone
         except ClientGone:
@@ -130,21 +126,10 @@ class FileBody(Response):
                 {"type": "http.response.start", "status": self.status_code,
                  "headers": self.raw_headers}
             )  # fmt: skip
-            self._started = True
             await self._send_from(send, reader, first)
             nursery.cancel_scope.cancel()
 
-    async def _superseded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A newer request of the same client for the same file took over its reader: a
-        player that seeks opens the new range before it drops the old one, and reads
-        served at both places would move the read-ahead window back and forth."""
-        log.debug("%s: a newer request took over reading %s", self._client[0], self._node.name)
-        if not self._started:
-            await PlainTextResponse("a newer request took over\n", 503)(scope, receive, send)
-        # A body begun is left unfinished: the server closes the connection.
-
     _gone = False
-    _started = False
 
     async def _cancel_when_gone(self, receive: Receive, scope: trio.CancelScope) -> None:
         while (await receive())["type"] != "http.disconnect":

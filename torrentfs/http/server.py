@@ -56,10 +56,14 @@ def hypercorn_config(settings: HttpSettings) -> Config:
     assert settings.bind is not None
     config = Config()
     config.bind = [settings.bind]
-    # Connections that send nothing are closed: at the start, between requests, or
-    # stalled in the middle of one. Many such must not keep others from being served.
+    # Connections that send nothing are closed: at the start, in the middle of a request's
+    # headers, or between requests. Many such must not keep others from being served.
+    # No read timeout: a client sends nothing while a response streams to it, and one
+    # cut every response at that (a movie over one connection stopped after 30 s). A
+    # client that stops taking a response's bytes is a paused player and keeps its
+    # connection, as a paused player keeps its file open.
     config.keep_alive_timeout = settings.idle_connection_s
-    config.read_timeout = int(settings.idle_connection_s)
+    config.read_timeout = None
     config.accesslog = None
     config.errorlog = logging.getLogger("torrentfs.http.hypercorn")
     config.graceful_timeout = 1.0
