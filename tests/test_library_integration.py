@@ -19,8 +19,9 @@ import pytest
 from tests.helpers import read_at, sha256_of
 from torrentfs.core.status_schema import LibraryStatus
 from torrentfs.engine.storage import memory_root
-from torrentfs.status import read_library_status
-from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for
+from torrentfs.status import read_library_status, read_status
+from torrentfs_tools.foreign import free_port
+from torrentfs_tools.loopback import Seeder, info_hash_of, magnet_for, make_torrent
 
 pytestmark = pytest.mark.mount
 
@@ -132,6 +133,47 @@ def test_a_torrent_is_started_only_when_one_of_its_files_is_read(single_file, mo
         [line] = [line for line in shown.stdout.splitlines() if "movie.bin" in line]
         assert line.strip().startswith("movie.bin  reading, ") and line.endswith(" MiB of RAM")
         assert mounted.unmount() == 0
+
+
+def test_a_read_is_answered_while_a_watch_folder_file_is_slow_to_read(
+    single_file, multi_file, mount, tmp_path
+):
+    """A watch-folder file on a slow disk must not hold up the library's reads. The slow
+    disk: another torrentfs mount, whose one file (a .torrent) waits for a seeder that comes
+    only once the library has answered."""
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "album.torrent").write_bytes(multi_file.data)
+    (tmp_path / "inner.torrent").write_bytes(make_torrent(inner / "album.torrent", 16 << 10))
+    later = (SECOND_SEEDER_ADDRESS, free_port(SECOND_SEEDER_ADDRESS))
+    slow_disk = mount(tmp_path / "inner.torrent", "--peer", "{}:{}".format(*later),
+                      "--read-timeout", "5m")  # fmt: skip
+    watch = _watch_folder(tmp_path, single_file)
+    movie = single_file.root.read_bytes()
+    with Seeder(single_file.data, single_file.parent, "127.0.0.2") as seeder:
+        library = mount(watch, "--peer", seeder.peer)
+        path = library.mountpoint / "movie.bin" / "movie.bin"
+        assert read_at(path, 0, 1000) == movie[:1000]
+        (watch / "album.torrent").symlink_to(slow_disk.mountpoint / "album.torrent")
+        # The library is reading it: the slow disk has a reader, waiting.
+        deadline = time.monotonic() + LISTED_WITHIN_S
+        while not read_status(slow_disk.mountpoint).get("open_files"):
+            assert time.monotonic() < deadline, "the library never read the slow file"
+            time.sleep(POLL_S)
+        assert read_at(path, 5_000_000, 1000) == movie[5_000_000:5_001_000]
+        status = _status(library.mountpoint)
+        assert "album.torrent" not in {r["file"] for r in status["rejected"]}
+        assert {t["folder"] for t in status["torrents"]} == {"movie.bin"}
+        # Still waiting: the read above was answered before the slow file was.
+        assert read_status(slow_disk.mountpoint).get("open_files")
+        with Seeder(make_torrent(inner / "album.torrent", 16 << 10), inner, later[0],
+                    port=later[1]):  # fmt: skip
+            assert _until_listed(library.mountpoint, {"movie.bin", "Album"}) == {
+                "movie.bin",
+                "Album",
+            }
+        assert library.unmount() == 0
+    assert slow_disk.unmount() == 0
 
 
 def _states(mountpoint: Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ as is a torrent or magnet that does not parse.
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,20 @@ def source_of(path: Path) -> Source:
         except UserError as error:
             raise UserError(f"{path.name}: {error}") from None
     raise UserError(f"{path.name} is neither a {TORRENT_SUFFIX} nor a {MAGNET_SUFFIX} file")
+
+
+def read_sources(
+    watch_folder: Path, names: Iterable[str], complete: Callable[[Source], Source]
+) -> dict[str, Source | UserError]:
+    """The torrent each file names (`complete` adds what is known of it), or why it names
+    none. File work: the library calls it on a worker thread."""
+    read: dict[str, Source | UserError] = {}
+    for name in names:
+        try:
+            read[name] = complete(source_of(watch_folder / name))
+        except UserError as error:
+            read[name] = error
+    return read
 
 
 def put_source(watch_folder: Path, text: str) -> str:

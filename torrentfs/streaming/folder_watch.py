@@ -13,7 +13,7 @@ import ctypes
 import errno
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import trio
@@ -130,7 +130,7 @@ def _os_error() -> OSError:
 
 
 async def follow(
-    folder: Path, seen: dict[str, Stamp], apply: Callable[[FolderChanges], None]
+    folder: Path, seen: dict[str, Stamp], apply: Callable[[FolderChanges], Awaitable[None]]
 ) -> None:
     """Until cancelled: tell `apply` what changed below `folder` since `seen` (kept up to
     date here). The kernel says where to look; everything is looked at again every
@@ -160,7 +160,7 @@ async def follow(
                 # Folders are listed on a worker thread: a slow disk must not hold up FUSE.
                 for path in sorted(paths):
                     now = await trio.to_thread.run_sync(rescan, folder, path)
-                    apply(changes(below(seen, path), _update(seen, path, now)))
+                    await apply(changes(below(seen, path), _update(seen, path, now)))
                 continue
             try:
                 now = await trio.to_thread.run_sync(scan, folder)
@@ -174,7 +174,7 @@ async def follow(
             found = changes(seen, now)
             seen.clear()
             seen.update(now)
-            apply(found)
+            await apply(found)
     finally:
         if watch is not None:
             watch.close()

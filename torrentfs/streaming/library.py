@@ -23,6 +23,7 @@ from torrentfs.core.errors import DuplicateTorrent, UserError
 from torrentfs.core.layout import TorrentLayout
 from torrentfs.core.library_tree import LibraryTree, parent_folder, split_inode
 from torrentfs.core.metadata_cache import MetadataCache
+from torrentfs.core.source import Source
 from torrentfs.core.status_schema import (
     LibraryStatus,
     LibraryTorrentStatus,
@@ -30,7 +31,7 @@ from torrentfs.core.status_schema import (
 )
 from torrentfs.core.store import StoreBudget
 from torrentfs.core.tree import FileTree, Node
-from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, scan, source_of
+from torrentfs.core.watch_folder import FolderChanges, Stamp, changes, read_sources, scan
 from torrentfs.streaming.content import TorrentContent
 from torrentfs.streaming.folder_watch import follow
 from torrentfs.streaming.library_torrent import (
@@ -90,7 +91,8 @@ class Library:
             raise UserError(
                 f"cannot read the watch folder {watch_folder}: {error.strerror}"
             ) from None
-        self._apply(changes({}, self._seen))
+        found = changes({}, self._seen)
+        self._apply(found, self._read_sources(found))
         log.info("library of %s: %d torrents", watch_folder, len(self._entries))
 
     async def run(self) -> None:
@@ -102,7 +104,7 @@ class Library:
                 if entry.torrent.layout is None:
                     self._metadata_queue.add(entry)
             nursery.start_soon(self._metadata_queue.run)
-            await follow(self.watch_folder, self._seen, self._apply)
+            await follow(self.watch_folder, self._seen, self._changed)
 
     layout: TorrentLayout | None = None
 
@@ -188,20 +190,31 @@ class Library:
         reading = bool(entry.open_handles) or entry.content.read_lately
         return state(entry.torrent, entry.started, entry.in_swarm, reading)
 
-    def _apply(self, found: FolderChanges) -> None:
+    async def _changed(self, found: FolderChanges) -> None:
+        # The files are read on a worker thread: a slow disk must not hold up FUSE.
+        read = await trio.to_thread.run_sync(self._read_sources, found, abandon_on_cancel=True)
+        self._apply(found, read)
+
+    def _read_sources(self, found: FolderChanges) -> dict[str, Source | UserError]:
+        names = [*found.added, *found.rewritten]
+        return read_sources(self.watch_folder, names, self._metadata.complete)
+
+    def _apply(self, found: FolderChanges, read: dict[str, Source | UserError]) -> None:
         """New files first: a file moved between subfolders (new name, same torrent, then
         the old name gone) moves its torrent instead of closing it."""
         for name in found.added:
-            self._file_came(name)
+            self._file_came(name, read[name])
         for name in found.removed:
             self._file_gone(name)
         for name in found.rewritten:
             self._file_gone(name)
-            self._file_came(name)
+            self._file_came(name, read[name])
 
-    def _file_came(self, name: str) -> None:
+    def _file_came(self, name: str, read: Source | UserError) -> None:
         try:
-            source = self._metadata.complete(source_of(self.watch_folder / name))
+            if isinstance(read, UserError):
+                raise read
+            source = read
             torrent = self._session.add(source)
         except DuplicateTorrent as duplicate:
             # The same torrent named twice is one torrent.
@@ -310,7 +323,6 @@ class Library:
                 tree = entry.content.tree
                 if tree is not None and not entry.removed:
                     self.tree.set_tree(entry.number, tree)
-                    self._metadata.keep(entry.torrent.info_hash, entry.torrent.metadata())
                     layout = entry.torrent.layout
                     if layout and self.tree.folder_name(entry.number) == entry.torrent.info_hash:
                         # A magnet without a name, shown under its hash until now.
@@ -325,6 +337,10 @@ class Library:
                             self.tree.path_of(entry.number),
                         )
                         self._metadata_queue.place_freed()
+                    # Written whole and synced: on a worker thread, as other file work.
+                    await trio.to_thread.run_sync(
+                        self._metadata.keep, entry.torrent.info_hash, entry.torrent.metadata()
+                    )
 
     def _close(self, entry: LibraryEntry) -> None:
         self._started.discard(entry)
