@@ -25,6 +25,7 @@ from torrentfs_tools.bench import (
     runs,
     scenarios,
     seeders,
+    soak,
     targets,
     throughput,
 )
@@ -49,6 +50,7 @@ SECTIONS = (
     "http",
     "arr",
     "idle",
+    "soak",
 )
 MOVIE_PIECE = 1 << 20
 SWARM_NOTE = (
@@ -177,6 +179,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         tmpfs_mb_s = runs.tmpfs_throughput(movie.root)
         seeder_mix = seeders.run_all(cache, work, runs.log) if "seeders" in only else []
         player_runs = runs.player_runs(movie, library, work) if "players" in only else []
+        soaks = soak.run(cache, work, runs.log) if "soak" in only else []
 
     window_bytes = DEFAULT_READAHEAD_S * movie.size / media.MOVIE_SECONDS
     sections = [
@@ -312,6 +315,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             report.idle_table([r for r in pauses if r["mode"] in runs.IDLE_COMPARED], MOVIE_PIECE),
         ),
     ]
+    sections.append(("A month in twenty minutes: the soak", soak.DESCRIPTION, soak.table(soaks)))
     sections.insert(
         0,
         (
@@ -343,7 +347,8 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 + library_scan.targets(served)
                 + library_growth.targets(sizes, magnets)
                 + http_face.targets(http_seq, http_starts, http_load, http_page)
-                + download_client.targets(arr_added, arr_listed),
+                + download_client.targets(arr_added, arr_listed)
+                + soak.targets(soaks),
             ),
         ),
     )

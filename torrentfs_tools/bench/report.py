@@ -236,8 +236,9 @@ def markdown(sections: Sequence[tuple[str, str, str]], swarm_note: str) -> str:
         "# Benchmarks",
         "",
         f"Measured {when} on {platform.machine()} ({os.cpu_count()} cores), Linux "
-        f"{platform.release()}. Reproduce with `{REPRODUCE}` (about 20 minutes; the content "
-        "is made once, in about a minute, and cached in `~/.cache/torrentfs-bench`).",
+        f"{platform.release()}. Reproduce with `{REPRODUCE}` (about 50 minutes, 23 of them "
+        "the soak; the content is made once, in about a minute, and cached in "
+        "`~/.cache/torrentfs-bench`).",
         "",
         swarm_note,
         "",
