@@ -7,10 +7,10 @@ import argparse
 from pathlib import Path
 
 from torrentfs import __version__
+from torrentfs.arguments_http import add_http_arguments
 from torrentfs.core.config import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_HEAD_BYTES,
-    DEFAULT_HTTP_USER,
     DEFAULT_IDLE_DISCONNECT_S,
     DEFAULT_IDLE_TIMEOUT_S,
     DEFAULT_LISTEN,
@@ -223,59 +223,7 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     network.add_argument("--no-lsd", action="store_true", help="no local service discovery")
     network.add_argument("--no-upnp", action="store_true", help="no UPnP port mapping")
     network.add_argument("--no-natpmp", action="store_true", help="no NAT-PMP port mapping")
-    http = mount.add_argument_group("HTTP (streaming, WebDAV, playlists, a page)")
-    http.add_argument(
-        "--http",
-        metavar="[ADDR:]PORT",
-        help="also serve the mount over HTTP from this process: files with ranges at /files/, "
-        "WebDAV at /dav/, M3U playlists at /playlist/, a page at /. A port alone listens on "
-        "127.0.0.1; any other address needs --http-password (default: no HTTP)",
-    )
-    http.add_argument(
-        "--http-user",
-        default=DEFAULT_HTTP_USER,
-        metavar="NAME",
-        help="the user name HTTP clients give with the password (default: %(default)s)",
-    )
-    http.add_argument(
-        "--http-password",
-        metavar="PASSWORD",
-        help="the password HTTP clients must give (HTTP Basic); seen by other users in the "
-        "process list, so prefer --http-password-file",
-    )
-    http.add_argument(
-        "--symlink-dir",
-        type=Path,
-        metavar="DIR",
-        help="a library: mirror every torrent's files here as symlinks into the mount "
-        "(DIR/CATEGORY/TORRENT/FILE), for Sonarr and Radarr to import by moving them; the "
-        "qBittorrent API reports paths there (default: none, paths in the mount)",
-    )
-    http.add_argument(
-        "--http-ban",
-        default="1h",
-        metavar="DURATION",
-        help="after 5 failed logins to the qBittorrent API, refuse that address this long "
-        "(default: %(default)s, as qBittorrent)",
-    )
-    http.add_argument(
-        "--http-open-on-loopback",
-        action="store_true",
-        help="clients on this machine (loopback addresses) need no password, as "
-        "qBittorrent's bypass for localhost; a reverse proxy on this machine makes every "
-        "client local, so do not use both",
-    )
-    http.add_argument(
-        "--http-timeout",
-        default="30s",
-        metavar="DURATION",
-        help="close an HTTP connection that sends nothing this long (default: %(default)s)",
-    )
-    http.add_argument(
-        "--http-password-file",
-        metavar="FILE",
-        help="read the HTTP password from the first line of FILE (for the systemd unit)",
-    )
+    add_http_arguments(mount)
     _add_verbosity(mount)
 
     status = commands.add_parser(

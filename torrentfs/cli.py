@@ -123,9 +123,11 @@ def _http_face(settings: Settings) -> Face | None:
     """The HTTP server as a face of the mount, if asked for (only then is it imported)."""
     if settings.http.bind is None:
         return None
+    from torrentfs.engine.storage import disk_cache_root
     from torrentfs.http.server import http_face
 
-    return http_face(settings.http)
+    # The DLNA server's identity is kept with the cache, as systemd's CacheDirectory is kept.
+    return http_face(settings.http, settings.storage.cache_dir or disk_cache_root())
 
 
 def _http_settings(args: argparse.Namespace) -> HttpSettings:
@@ -153,8 +155,14 @@ def _http_settings(args: argparse.Namespace) -> HttpSettings:
                 f"--http {args.http} listens beyond this machine: give --http-password or "
                 "--http-password-file (or listen on 127.0.0.1)"
             )
+    if args.dlna and bind is None:
+        raise UserError("--dlna needs --http: its port serves the TVs")
+    if args.dlna_name is not None and not args.dlna:
+        raise UserError("--dlna-name is the name of the DLNA server: give --dlna too")
     return HttpSettings(
         bind=bind,
+        dlna=args.dlna,
+        dlna_name=args.dlna_name,
         user=args.http_user,
         password=password,
         idle_connection_s=timeout_s,

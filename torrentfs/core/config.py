@@ -145,6 +145,10 @@ class HttpSettings:
     # Clients on a loopback address need no credentials (qBittorrent's "bypass
     # authentication for clients on localhost"), for *arr tools on the same machine.
     loopback_open: bool = False
+    # A DLNA/UPnP media server on the same port (--dlna), under this name (None: the default,
+    # `torrentfs on HOST`).
+    dlna: bool = False
+    dlna_name: str | None = None
 
 
 @dataclass(frozen=True)

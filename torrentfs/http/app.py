@@ -16,7 +16,6 @@ awaited, 504 when a read waited --read-timeout for its pieces.
 import hashlib
 import html
 import logging
-import mimetypes
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -29,8 +28,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from torrentfs.core.media_types import content_type
 from torrentfs.core.playlists import is_playable, m3u
 from torrentfs.core.tree import Node
+from torrentfs.core.upnp_device import DLNA_PREFIX
 from torrentfs.core.url_paths import path_names
 from torrentfs.http import webdav
 from torrentfs.http.file_response import file_response
@@ -45,8 +46,6 @@ FILES_PREFIX = "/files"
 DAV_PREFIX = "/dav"
 PLAYLIST_PREFIX = "/playlist"
 DAV_ALLOW = "OPTIONS, GET, HEAD, PROPFIND"
-# What mimetypes does not know, players need.
-CONTENT_TYPES = {".mkv": "video/x-matroska", ".m2ts": "video/mp2t", ".flac": "audio/flac"}
 
 
 class TreeAnswers:
@@ -77,21 +76,18 @@ class TreeAnswers:
         }
 
 
-def content_type(name: str) -> str:
-    suffix = "." + name.rpartition(".")[2].lower() if "." in name else ""
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
 def build_app(
-    content: MountContent,
+    answers: TreeAnswers,
     readers: HttpReaders,
     forms: LibraryForms | None,
     guard: Callable[[Scope, Receive, Send], Awaitable[bool]],
     api_routes: list[Route],
+    open_routes: list[Route],
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The ASGI app; `guard` answers a request it refuses (credentials, origin) and says
-    whether it did, before anything else looks at it."""
-    answers = TreeAnswers(content)
+    whether it did, before anything else looks at it. `open_routes` (the DLNA server's,
+    under /dlna/) are not guarded: TVs give no password."""
+    content = answers.content
 
     async def page(request: Request) -> Response:
         text = resources.files("torrentfs.http").joinpath("page.html").read_text()
@@ -137,13 +133,21 @@ def build_app(
         *api_routes,
     ]
     app = Starlette(routes=routes)
+    open_app = Starlette(routes=open_routes) if open_routes else None
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if open_app is not None and scope["type"] == "http" and _is_open(scope["path"]):
+            await open_app(scope, receive, send)
+            return
         if scope["type"] == "http" and await guard(scope, receive, send):
             return
         await app(scope, receive, send)
 
     return guarded
+
+
+def _is_open(path: str) -> bool:
+    return path.startswith(DLNA_PREFIX + "/")
 
 
 def _path_of(request: Request) -> str:
