@@ -10,9 +10,10 @@ STAMPS := .stamps
 # Transmission (with transmission-remote) are foreign seeders the tests
 # stream from; iproute2 gives `ip netns` for the one (WebTorrent) that
 # cannot be kept off the DHT; curl and rclone are HTTP and WebDAV clients
-# the HTTP tests use, and chromium loads the page.
+# the HTTP tests use, and chromium loads the page; gupnp-tools' gssdp-discover is
+# the DLNA tests' SSDP control point.
 APT_PACKAGES := fuse3 libfuse3-dev pkg-config ffmpeg aria2 rtorrent transmission-daemon \
-	transmission-cli iproute2 curl rclone chromium
+	transmission-cli iproute2 curl rclone chromium gupnp-tools
 # The benchmark's yardstick btfs, and its players and media server.
 BENCH_APT_PACKAGES := btfs mpv vlc-bin vlc-plugin-base minidlna sqlite3
 # npm tools (webtorrent-cli), kept outside the checkout so a fresh clone does

@@ -1,10 +1,12 @@
-"""aria2, rtorrent, Transmission and WebTorrent as seeders of one torrent on loopback."""
+"""aria2, rtorrent, Transmission, WebTorrent and a libtorrent process as seeders of one torrent
+on loopback."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -210,3 +212,23 @@ class WebtorrentSeeder(ForeignSeeder):
         if upload_rate_limit:
             command += ["--upload-limit", str(upload_rate_limit // 1000)]
         super().__init__(command, address, port, work_dir / "webtorrent.log", netns)
+
+
+class LibtorrentSeederProcess(ForeignSeeder):
+    """A libtorrent session with default settings in a process of its own
+    (`torrentfs_tools.seed`), so that it can run inside `netns`."""
+
+    name = "libtorrent"
+
+    def __init__(
+        self,
+        torrent_path: Path,
+        content_parent: Path,
+        address: str,
+        netns: LoopbackNamespace | None,
+        work_dir: Path,
+    ) -> None:
+        port = free_port(address)
+        command = [sys.executable, "-m", "torrentfs_tools.seed", str(torrent_path),
+                   str(content_parent), address, str(port)]  # fmt: skip
+        super().__init__(command, address, port, work_dir / "libtorrent-seeder.log", netns)
