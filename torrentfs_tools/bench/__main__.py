@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torrentfs.core.config import DEFAULT_READAHEAD_S
 from torrentfs_tools.bench import (
+    dlna,
     download_client,
     http_face,
     library_growth,
@@ -50,6 +51,7 @@ SECTIONS = (
     "http",
     "arr",
     "idle",
+    "dlna",
     "soak",
 )
 MOVIE_PIECE = 1 << 20
@@ -171,6 +173,13 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
         http_starts = runs.guarded_rows(http_face.start_up, cache, work) if web else []
         http_load = runs.guarded(http_face.load, cache, work) if web else None
         http_page = runs.guarded(http_face.page, cache, work) if web else None
+        tv = "dlna" in only
+        if tv:
+            runs.log("dlna: discovery, a library browsed, the movie played")
+            dlna.multicast_on_loopback()
+        dlna_found = runs.guarded(dlna.library, cache, work) if tv else None
+        dlna_start = runs.guarded(dlna.start_up, cache, work) if tv else None
+        http_start = next((row for row in http_starts if row["face"] == "http"), None)
         arr = "arr" in only
         if arr:
             runs.log("arr: add, import, listing through the qBittorrent API")
@@ -281,6 +290,11 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
             http_face.tables(http_seq, http_starts, http_load, http_page),
         ),
         (
+            "DLNA: a TV finds, browses and plays",
+            dlna.DESCRIPTION,
+            dlna.table(dlna_found, dlna_start, http_start),
+        ),
+        (
             "Sonarr and Radarr: the qBittorrent API",
             download_client.DESCRIPTION,
             download_client.table(arr_added, arr_listed),
@@ -347,6 +361,7 @@ def _run(cache: Path, output: Path | None, only: set[str]) -> None:
                 + library_scan.targets(served)
                 + library_growth.targets(sizes, magnets)
                 + http_face.targets(http_seq, http_starts, http_load, http_page)
+                + dlna.targets(dlna_found, dlna_start, http_start)
                 + download_client.targets(arr_added, arr_listed)
                 + soak.targets(soaks),
             ),
