@@ -169,12 +169,7 @@ def start_up(cache: Path, work: Path) -> Result:
             subprocess.run(["ffprobe", "-v", "error", url], check=True, timeout=120)
             probe_s = time.monotonic() - start
             with players.Mpv(url, run_dir / "mpv.sock", run_dir / "mpv.log") as mpv:
-                first_frame_s = mpv.wait_event("playback-restart")
-                seeks = []
-                for target in players.SEEKS_S:
-                    time.sleep(players.PLAY_BETWEEN_S)
-                    mpv.send("seek", target, "absolute")
-                    seeks.append(mpv.wait_event("playback-restart"))
+                first_frame_s, seeks = players.first_frame_and_seeks(mpv)
         finally:
             client.stop()
     return {

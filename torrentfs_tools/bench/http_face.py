@@ -136,12 +136,7 @@ def start_up(cache: Path, work: Path) -> list[Result]:
             with players.Mpv(
                 location, client.run_dir / "mpv.sock", client.run_dir / "mpv.log"
             ) as mpv:
-                first_frame_s = mpv.wait_event("playback-restart")
-                seeks = []
-                for target in players.SEEKS_S:
-                    time.sleep(players.PLAY_BETWEEN_S)
-                    mpv.send("seek", target, "absolute")
-                    seeks.append(mpv.wait_event("playback-restart"))
+                first_frame_s, seeks = players.first_frame_and_seeks(mpv)
             rows.append(
                 {
                     "face": face,

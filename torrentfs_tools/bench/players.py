@@ -96,6 +96,17 @@ class Mpv(contextlib.AbstractContextManager["Mpv"]):
         self._log.close()
 
 
+def first_frame_and_seeks(mpv: Mpv) -> tuple[float, list[float]]:
+    """mpv's first frame, then each of SEEKS_S after PLAY_BETWEEN_S of play: seconds each."""
+    first_frame_s = mpv.wait_event("playback-restart")
+    seeks = []
+    for target in SEEKS_S:
+        time.sleep(PLAY_BETWEEN_S)
+        mpv.send("seek", target, "absolute")
+        seeks.append(mpv.wait_event("playback-restart"))
+    return first_frame_s, seeks
+
+
 def mpv_session(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result:
     """First frame, six seeks, and a 60 s pause in one mpv run."""
     name = movie.root.name
@@ -105,12 +116,7 @@ def mpv_session(client: FuseClient, swarm: Swarm, movie: BenchContent) -> Result
         with Mpv(
             client.location(name), client.run_dir / "mpv.sock", client.run_dir / "mpv.log"
         ) as mpv:
-            first_frame_s = mpv.wait_event("playback-restart")
-            seeks = []
-            for target in SEEKS_S:
-                time.sleep(PLAY_BETWEEN_S)
-                mpv.send("seek", target, "absolute")
-                seeks.append(mpv.wait_event("playback-restart"))
+            first_frame_s, seeks = first_frame_and_seeks(mpv)
             time.sleep(PLAY_BETWEEN_S)
             mpv.send("set_property", "pause", True)
             paused_at = swarm.uploaded_bytes()
