@@ -104,6 +104,17 @@ def test_bad_browse_arguments_are_upnp_faults(arguments: dict[str, str], code: i
     assert fault.value.code == code
 
 
+def test_samsung_tvs_get_their_feature_list() -> None:
+    [(name, features)] = content_directory(TREE, "X_GetFeatureList", {}, _url, 1)
+    assert name == "FeatureList"
+    containers = ET.fromstring(features).iter("{urn:schemas-upnp-org:av:avs}container")
+    assert {c.get("type") for c in containers} == {
+        "object.item.audioItem",
+        "object.item.videoItem",
+        "object.item.imageItem",
+    }
+
+
 def test_the_connection_manager_has_one_connection() -> None:
     assert dict(connection_manager("GetCurrentConnectionIDs", {})) == {"ConnectionIDs": "0"}
     source = dict(connection_manager("GetProtocolInfo", {}))["Source"]

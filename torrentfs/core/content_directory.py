@@ -32,6 +32,15 @@ SOURCE_TYPES = (
     "video/mp4", "video/x-matroska", "video/mp2t", "video/webm", "video/x-msvideo",
     "video/quicktime", "audio/mpeg", "audio/flac", "audio/mp4", "image/jpeg", "image/png",
 )  # fmt: skip
+# Samsung's "basic view": where its TVs find videos, music and pictures; here, everything
+# is under the root.
+SAMSUNG_FEATURES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Features xmlns="urn:schemas-upnp-org:av:avs">'
+    '<Feature name="samsung.com_BASICVIEW" version="1">'
+    + "".join(f'<container id="{ROOT_ID}" type="object.item.{kind}Item"/>'
+              for kind in ("audio", "video", "image"))
+    + "</Feature></Features>"
+)  # fmt: skip
 # ConnectionManager: the one connection there is without PrepareForConnection.
 CONNECTION_ID = "0"
 
@@ -91,6 +100,9 @@ def content_directory(
         return [("SortCaps", "")]
     if action == "GetSystemUpdateID":
         return [("Id", str(update_id))]
+    if action == "X_GetFeatureList":
+        # Samsung TVs ask for this before they browse, and show nothing if it fails.
+        return [("FeatureList", SAMSUNG_FEATURES)]
     raise UpnpFault(INVALID_ACTION, f"no action {action} in ContentDirectory")
 
 

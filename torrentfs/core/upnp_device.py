@@ -83,6 +83,7 @@ _CONTENT_DIRECTORY_VARIABLES: list[_Variable] = [
     ("SearchCapabilities", "string", False, ()),
     ("SortCapabilities", "string", False, ()),
     ("SystemUpdateID", "ui4", True, ()),
+    ("A_ARG_TYPE_Featurelist", "string", False, ()),
 ]
 _CONTENT_DIRECTORY_ACTIONS: list[_Action] = [
     ("Browse", [
@@ -100,6 +101,7 @@ _CONTENT_DIRECTORY_ACTIONS: list[_Action] = [
     ("GetSearchCapabilities", [("SearchCaps", "out", "SearchCapabilities")]),
     ("GetSortCapabilities", [("SortCaps", "out", "SortCapabilities")]),
     ("GetSystemUpdateID", [("Id", "out", "SystemUpdateID")]),
+    ("X_GetFeatureList", [("FeatureList", "out", "A_ARG_TYPE_Featurelist")]),
 ]  # fmt: skip
 _CONNECTION_MANAGER_VARIABLES: list[_Variable] = [
     ("SourceProtocolInfo", "string", True, ()),
