@@ -7,8 +7,10 @@
   async-upnp-client (the library behind `upnp-client`) calling Browse: the root's 1000
   folders at once (median of five), the same in pages of 100, then every folder; the
   torrents in the swarm and the payload the seeder sent after all of it.
-- Played: the playback movie from the rate-limited swarm through the `res` URL Browse gives:
-  the first 64 KiB, `ffprobe`, and mpv's first frame and seeks, as the HTTP face's start.
+- Played: the playback movie from the rate-limited swarm (two default-settings seeders),
+  through the `res` URL Browse gives and through `/files/`, each on a fresh mount, three
+  times in turn: the first 64 KiB and `ffprobe` (medians); then mpv's first frame and
+  seeks through the `res` URL, beside the HTTP face's run over `/files/`.
 """
 
 import asyncio
@@ -19,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from async_upnp_client.aiohttp import AiohttpRequester
 from async_upnp_client.client_factory import UpnpFactory
@@ -37,6 +39,7 @@ SEEDER_ADDRESS = "127.0.0.2"
 TORRENTS = 1000
 PAGE = 100
 TIMED_BROWSES = 5
+STARTS = 3
 FIRST_BYTES = 64 << 10
 DISCOVER_LIMIT_S = 10
 MEDIA_SERVER = "urn:schemas-upnp-org:device:MediaServer:1"
@@ -151,35 +154,49 @@ async def _browse_all(description: str) -> dict[str, Any]:
 
 
 def start_up(cache: Path, work: Path) -> Result:
-    """The HTTP face's start (`http_face.start_up`), through the URL a TV is given."""
+    """The movie's first 64 KiB and `ffprobe` through the `res` URL and through `/files/`,
+    each on a fresh mount and swarm, STARTS times each in turn (one start against a seeder
+    that hands out bandwidth every 500 ms is mostly luck); mpv on the `res` URL once."""
     movie = media.movie(cache)
-    run_dir = work / "dlna-start"
-    run_dir.mkdir()
-    port = free_port(HOST)
-    client = TorrentfsClient(run_dir, ("--http", str(port), "--dlna"), name="dlna")
-    with Swarm(movie, run_dir, SEEDER_RATE_BYTES_S, tick_interval_ms=None) as swarm:
-        client.start(swarm.torrent_path)
-        try:
-            client.wait_visible(movie.root.name)
-            url = _res_url(port)
-            start = time.monotonic()
-            _first_bytes(url)
-            first_s = time.monotonic() - start
-            start = time.monotonic()
-            subprocess.run(["ffprobe", "-v", "error", url], check=True, timeout=120)
-            probe_s = time.monotonic() - start
-            with players.Mpv(url, run_dir / "mpv.sock", run_dir / "mpv.log") as mpv:
-                first_frame_s, seeks = players.first_frame_and_seeks(mpv)
-        finally:
-            client.stop()
+    timed: dict[str, list[tuple[float, float]]] = {"res": [], "files": []}
+    first_frame_s, seeks = 0.0, list[float]()
+    for run in range(STARTS):
+        for face in ("res", "files"):
+            run_dir = work / f"dlna-start-{face}-{run}"
+            run_dir.mkdir()
+            port = free_port(HOST)
+            client = TorrentfsClient(run_dir, ("--http", str(port), "--dlna"), name="dlna")
+            with Swarm(movie, run_dir, SEEDER_RATE_BYTES_S, tick_interval_ms=None) as swarm:
+                client.start(swarm.torrent_path)
+                try:
+                    client.wait_visible(movie.root.name)
+                    url = (_res_url(port) if face == "res"
+                           else f"http://{HOST}:{port}/files/{quote(movie.root.name)}")  # fmt: skip
+                    timed[face].append(_first_bytes_and_probe(url))
+                    if face == "res" and run == 0:
+                        with players.Mpv(url, run_dir / "mpv.sock", run_dir / "mpv.log") as mpv:
+                            first_frame_s, seeks = players.first_frame_and_seeks(mpv)
+                finally:
+                    client.stop()
     return {
         "face": "dlna",
-        "first_64k_s": first_s,
-        "ffprobe_s": probe_s,
+        "first_64k_s": statistics.median(first for first, _ in timed["res"]),
+        "ffprobe_s": statistics.median(probe for _, probe in timed["res"]),
+        "files_first_64k_s": statistics.median(first for first, _ in timed["files"]),
+        "files_ffprobe_s": statistics.median(probe for _, probe in timed["files"]),
         "first_frame_s": first_frame_s,
         "median_seek_s": statistics.median(seeks),
         "seeks_s": seeks,
     }
+
+
+def _first_bytes_and_probe(url: str) -> tuple[float, float]:
+    start = time.monotonic()
+    _first_bytes(url)
+    first_s = time.monotonic() - start
+    start = time.monotonic()
+    subprocess.run(["ffprobe", "-v", "error", url], check=True, timeout=120)
+    return first_s, time.monotonic() - start
 
 
 def _res_url(port: int) -> str:
@@ -228,14 +245,18 @@ def table(found: Result | None, started: Result | None, http_start: Result | Non
         ("the goodbye heard at the stop", "yes" if found["heard_goodbye"] else "NO"),
     ]  # fmt: skip
     if started is not None and "error" not in started:
-        http_row = http_start or {}
-        for label, key in (("first 64 KiB (s)", "first_64k_s"), ("`ffprobe` (s)", "ffprobe_s"),
-                           ("mpv first frame (s)", "first_frame_s"),
-                           ("mpv median seek (s)", "median_seek_s")):  # fmt: skip
-            over_http = f"{http_row[key]:.2f}" if key in http_row else "-"
-            rows.append((f"movie via its `res` URL: {label} (over `/files/`)",
-                         f"{started[key]:.2f} ({over_http})"))  # fmt: skip
-        rows.append(("mpv seeks via `res` (s)", " ".join(f"{s:.2f}" for s in started["seeks_s"])))
+        rows += [
+            (f"first 64 KiB, median of {STARTS}: via `res` (via `/files/`) (s)",
+             f"{started['first_64k_s']:.2f} ({started['files_first_64k_s']:.2f})"),
+            (f"`ffprobe`, median of {STARTS}: via `res` (via `/files/`) (s)",
+             f"{started['ffprobe_s']:.2f} ({started['files_ffprobe_s']:.2f})"),
+            ("mpv via `res`: first frame, median seek (s)",
+             f"{started['first_frame_s']:.2f}, {started['median_seek_s']:.2f}"),
+            ("mpv seeks via `res` (s)", " ".join(f"{s:.2f}" for s in started["seeks_s"])),
+        ]  # fmt: skip
+        if http_start is not None:
+            rows.append(("mpv over `/files/` (the HTTP face's run): median seek (s)",
+                         f"{http_start['median_seek_s']:.2f}"))  # fmt: skip
     lines = ["| figure | torrentfs |", "| --- | --- |"]
     return "\n".join([*lines, *(f"| {a} | {b} |" for a, b in rows)])
 
@@ -260,16 +281,18 @@ def targets(
             ("DLNA: the goodbye heard", "yes" if found["heard_goodbye"] else "no",
              found["heard_goodbye"]),
         ]  # fmt: skip
-    if started is not None and "error" not in started and http_start is not None:
+    if started is not None and "error" not in started:
         for label, key in (("first 64 KiB", "first_64k_s"), ("ffprobe", "ffprobe_s")):
             checks.append((
-                f"DLNA `res` URL: {label} within the same over `/files/` + 50 ms",
-                f"{started[key]:.2f} / {http_start[key]:.2f}",
-                started[key] <= http_start[key] + SLACK_S,
+                f"DLNA `res` URL: {label} within the same over `/files/` + 50 ms "
+                f"(medians of {STARTS})",
+                f"{started[key]:.2f} / {started['files_' + key]:.2f}",
+                started[key] <= started["files_" + key] + SLACK_S,
             ))  # fmt: skip
-        checks.append((
-            "DLNA `res` URL: mpv median seek within the same over `/files/`",
-            f"{started['median_seek_s']:.2f} / {http_start['median_seek_s']:.2f}",
-            started["median_seek_s"] <= http_start["median_seek_s"],
-        ))  # fmt: skip
+        if http_start is not None:
+            checks.append((
+                "DLNA `res` URL: mpv median seek within the same over `/files/`",
+                f"{started['median_seek_s']:.2f} / {http_start['median_seek_s']:.2f}",
+                started["median_seek_s"] <= http_start["median_seek_s"],
+            ))  # fmt: skip
     return checks
