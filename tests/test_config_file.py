@@ -57,6 +57,13 @@ SAMPLES = {
     "http-ban": ('"10m"', ["--http-ban", "10m"]),
     "http-open-on-loopback": ("true", ["--http-open-on-loopback"]),
     "symlink-dir": ('"/srv/links"', ["--symlink-dir", "/srv/links"]),
+    "dlna": ("true", ["--dlna"]),
+    "dlna-name": ('"Living room"', ["--dlna-name", "Living room"]),
+}
+# Keys that mean something only beside others: those others, as file lines and as words.
+NEEDS = {
+    "dlna": ('http = "8080"\n', ["--http", "8080"]),
+    "dlna-name": ('http = "8080"\ndlna = true\n', ["--http", "8080", "--dlna"]),
 }
 SOURCE = "c9e15763f722f23e98a29decdfae341b98d53056"
 
@@ -85,11 +92,14 @@ def test_every_option_has_a_key_and_a_sample():
 @pytest.mark.parametrize("key", sorted(SAMPLES))
 def test_every_key_means_its_option(tmp_path, key):
     toml, words = SAMPLES[key]
-    config = _write(tmp_path, f'source = "{SOURCE}"\nmountpoint = "/srv/m"\n{key} = {toml}\n')
+    needed_lines, needed_words = NEEDS.get(key, ("", []))
+    config = _write(
+        tmp_path, f'source = "{SOURCE}"\nmountpoint = "/srv/m"\n{needed_lines}{key} = {toml}\n'
+    )
     from_file = _settings_and_level(["mount", "--config", str(config)])
-    from_words = _settings_and_level(["mount", *words, SOURCE, "/srv/m"])
+    from_words = _settings_and_level(["mount", *needed_words, *words, SOURCE, "/srv/m"])
     assert from_file == from_words
-    defaults = _settings_and_level(["mount", SOURCE, "/srv/m"])
+    defaults = _settings_and_level(["mount", *needed_words, SOURCE, "/srv/m"])
     assert from_file != defaults, f"{key} = {toml} changed nothing"
 
 
@@ -155,3 +165,16 @@ def test_mount_without_source_says_where_to_give_it(tmp_path):
     config = _write(tmp_path, 'mountpoint = "/srv/m"\n')
     with pytest.raises(UserError, match="mount needs SOURCE and MOUNTPOINT"):
         parse_mount_args(["mount", "--config", str(config)])
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--dlna"], "--dlna needs --http"),
+        (["--http", "8080", "--dlna-name", "TV"], "give --dlna too"),
+    ],
+)
+def test_dlna_without_what_it_needs_is_one_line(words, message, capsys):
+    assert main(["mount", *words, SOURCE, "/srv/m"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
