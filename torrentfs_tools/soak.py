@@ -29,6 +29,7 @@ import qbittorrentapi
 
 from torrentfs.core.status_schema import LibraryStatus
 from torrentfs.status import read_library_status
+from torrentfs_tools.bench.measure import cpu_seconds
 from torrentfs_tools.foreign import free_port
 from torrentfs_tools.loopback import MountProcess, Seeder, tiny_torrents
 
@@ -323,14 +324,13 @@ def _sample(pid: int, mountpoint: Path, at_s: float) -> Sample:
     fields = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
     )
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return Sample(
         at_s,
         _descriptors(pid),
         int(fields["Threads"]),
         int(fields["VmRSS"].split()[0]) << 10,
         _data_bytes(read_library_status(mountpoint)),
-        (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"),
+        cpu_seconds(pid),
     )
 
 

@@ -175,6 +175,13 @@ def _parent_id(node: Node) -> str:
     return ROOT_ID if node.parent == ROOT_INODE else str(node.parent)
 
 
+def file_node(tree: BrowsableTree, text: str) -> Node | None:
+    """The file object `text` names (any file, a subtitle too: what a `res` URL serves)."""
+    inode = _inode(text)
+    node = tree.node(inode) if inode is not None else None
+    return node if node is not None and not node.is_dir else None
+
+
 def _node(tree: BrowsableTree, text: str) -> Node:
     inode = ROOT_INODE if text == ROOT_ID else _inode(text)
     node = tree.node(inode) if inode is not None else None

@@ -17,15 +17,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
+import trio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from torrentfs import __version__
-from torrentfs.core.content_directory import connection_manager, content_directory
+from torrentfs.core.content_directory import (
+    CONNECTION_ID,
+    connection_manager,
+    content_directory,
+    file_node,
+    source_protocols,
+)
 from torrentfs.core.didl import CONTENT_FEATURES
 from torrentfs.core.durable import write_whole
-from torrentfs.core.tree import Node
 from torrentfs.core.upnp_device import (
     CONNECTION_MANAGER,
     CONTENT_DIRECTORY,
@@ -49,7 +55,7 @@ from torrentfs.http.app import TreeAnswers
 from torrentfs.http.file_response import file_response
 from torrentfs.http.gena import Subscriptions
 from torrentfs.http.readers import HttpReaders
-from torrentfs.streaming.mount_content import Tree
+from torrentfs.http.ssdp import Ssdp
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +83,26 @@ class UpdateIds:
         return self._id
 
 
-class DlnaRoutes:
+class DlnaServer:
+    """The routes (descriptions, control, events, media) and the tasks beside them (SSDP,
+    event delivery) of one media server."""
+
     def __init__(
-        self,
-        answers: TreeAnswers,
-        readers: HttpReaders,
-        uuid: str,
-        friendly_name: str,
-        version: str,
-    ) -> None:
+        self, answers: TreeAnswers, readers: HttpReaders, uuid: str, friendly_name: str,
+        host: str, port: int,
+    ) -> None:  # fmt: skip
+        """`host` and `port` are where --http listens (0.0.0.0: every interface)."""
         self._answers, self._readers = answers, readers
-        self._description = device_description(uuid, friendly_name, version)
+        self._ssdp = Ssdp(uuid, host, port, server_header())
+        self._description = device_description(uuid, friendly_name, __version__)
         self.update_ids = UpdateIds(answers)
         self.subscriptions = Subscriptions(self._event_properties)
+
+    async def run(self) -> None:
+        """Until cancelled: announce and answer searches, deliver events."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.subscriptions.run)
+            nursery.start_soon(self._ssdp.run)
 
     def routes(self) -> list[Route]:
         routes = [
@@ -156,16 +169,15 @@ class DlnaRoutes:
     def _event_properties(self, service_type: str) -> list[tuple[str, str]]:
         if service_type == CONTENT_DIRECTORY:
             return [("SystemUpdateID", str(self.update_ids.current()))]
-        source = connection_manager("GetProtocolInfo", {})[0][1]
         return [
-            ("SourceProtocolInfo", source),
+            ("SourceProtocolInfo", source_protocols()),
             ("SinkProtocolInfo", ""),
-            ("CurrentConnectionIDs", "0"),
+            ("CurrentConnectionIDs", CONNECTION_ID),
         ]
 
     async def _media(self, request: Request) -> Response:
         tree = self._answers.tree()
-        node = _file_node(tree, request.path_params["object_id"]) if tree is not None else None
+        node = file_node(tree, request.path_params["object_id"]) if tree is not None else None
         if node is None:
             return PlainTextResponse("not found\n", status_code=404)
         headers = self._answers.file_headers(node)
@@ -173,13 +185,6 @@ class DlnaRoutes:
         headers["transfermode.dlna.org"] = request.headers.get("transfermode.dlna.org", "Streaming")
         headers["contentfeatures.dlna.org"] = CONTENT_FEATURES
         return file_response(request, self._answers.content, self._readers, node, headers)
-
-
-def _file_node(tree: Tree, object_id: str) -> Node | None:
-    if not object_id.isdigit() or not object_id.isascii():
-        return None
-    node = tree.node(int(object_id))
-    return node if node is not None and not node.is_dir else None
 
 
 async def _body(request: Request) -> bytes | None:

@@ -9,16 +9,14 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypercorn.trio.tcp_server import TCPServer
 
-from torrentfs import __version__
 from torrentfs.core.config import HttpSettings
 from torrentfs.http.app import TreeAnswers, build_app
-from torrentfs.http.dlna import DlnaRoutes, default_name, server_header, server_identity
+from torrentfs.http.dlna import DlnaServer, default_name, server_identity
 from torrentfs.http.guard import Guard
 from torrentfs.http.library_forms import LibraryForms
 from torrentfs.http.qbittorrent import qbittorrent_routes
 from torrentfs.http.qbittorrent_sessions import ApiSessions
 from torrentfs.http.readers import HttpReaders
-from torrentfs.http.ssdp import Ssdp
 from torrentfs.streaming.mount_content import Face, MountPlaces
 
 log = logging.getLogger(__name__)
@@ -80,34 +78,33 @@ async def serve_http(places: MountPlaces, settings: HttpSettings, state_dir: Pat
     content = places.content
     answers = TreeAnswers(content)
     readers = HttpReaders(content, settings.reader_linger_s)
-    dlna = _dlna(settings, answers, readers, state_dir) if settings.dlna else None
+    dlna = await _dlna(settings, answers, readers, state_dir) if settings.dlna else None
     watch_folder = places.watch_folder
     forms = LibraryForms(watch_folder, content) if watch_folder is not None else None
     sessions = ApiSessions(settings.user, settings.password, settings.ban_s, settings.loopback_open)
     # The qBittorrent API serves a library: a single torrent takes no downloads.
     api_routes = qbittorrent_routes(places, sessions) if watch_folder is not None else []
     guard = Guard(settings.user, settings.password, sessions.valid, sessions.loopback_open)
-    open_routes = dlna[0].routes() if dlna is not None else []
+    open_routes = dlna.routes() if dlna is not None else []
     app = build_app(answers, readers, forms, guard, api_routes, open_routes)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(readers.run)
             if dlna is not None:
-                nursery.start_soon(dlna[0].subscriptions.run)
-                nursery.start_soon(dlna[1].run)
+                nursery.start_soon(dlna.run)
             # Our own shutdown: Hypercorn's would install signal handlers over the mount's.
             await serve(app, hypercorn_config(settings), shutdown_trigger=trio.sleep_forever)  # type: ignore[arg-type]
     finally:
         readers.close()
 
 
-def _dlna(
+async def _dlna(
     settings: HttpSettings, answers: TreeAnswers, readers: HttpReaders, state_dir: Path
-) -> tuple[DlnaRoutes, Ssdp]:
+) -> DlnaServer:
     assert settings.bind is not None
     host, _, port = settings.bind.rpartition(":")
-    identity = server_identity(state_dir)
+    # A file read (and written the first time): not on the loop that answers FUSE.
+    identity = await trio.to_thread.run_sync(server_identity, state_dir)
     name = settings.dlna_name or default_name()
-    routes = DlnaRoutes(answers, readers, identity, name, __version__)
     log.info("DLNA: serving as %r on port %s", name, port)
-    return routes, Ssdp(identity, host.strip("[]"), int(port), server_header())
+    return DlnaServer(answers, readers, identity, name, host.strip("[]"), int(port))
